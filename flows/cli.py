@@ -1,0 +1,129 @@
+"""The `tweetbots` command line: demo, train, stats, generate.
+
+Prefect is imported inside the commands that orchestrate (after the environment is
+set), so `stats` and `generate` start fast and work without a Prefect server.
+"""
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.environment import configure_local_environment
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Turn anyone's public posts into a GPT-2 bot that writes like them.")
+log = logging.getLogger("tweetbots")
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole DAG offline on the bundled sample with a tiny local base model."""
+    root = configure_local_environment(offline_wandb=True)
+    from tweetbots.card import model_name
+    from tweetbots.config import BotSpec
+    from tweetbots.sample import write_sample_archives
+
+    archives = write_sample_archives(root / "sample")
+    bot = BotSpec(name=model_name([a.stem for a in archives]),
+                  sources=[f"archive:{a}" for a in archives], base_model="tiny")
+    published = _run_train_bot(bot)
+    _print_result(published)
+
+
+@app.command("train")
+def train_command(
+    name: Annotated[str, typer.Argument(help="bot name: a-z 0-9 _ . -")],
+    source: Annotated[list[str], typer.Option("--source", "-s", help="e.g. archive:PATH")],
+    base_model: Annotated[str, typer.Option(help="Hub id, local path, or tiny")] = "gpt2",
+    target: Annotated[str | None, typer.Option(help="file://DIR or hf://ns/name")] = None,
+    epochs: Annotated[float, typer.Option(min=0.01)] = 4.0,
+) -> None:
+    """Train one bot from its sources and publish it."""
+    configure_local_environment()
+    from tweetbots.config import BotSpec, PublishSettings, TrainSettings
+
+    bot = _validated(lambda: BotSpec(
+        name=name, sources=source, base_model=base_model,
+        train=TrainSettings(epochs=epochs), publish=PublishSettings(target=target)))
+    _print_result(_run_train_bot(bot))
+
+
+@app.command()
+def stats(
+    source: Annotated[list[str], typer.Option("--source", "-s")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Count posts per user like the original card: downloaded, retweets, short, kept."""
+    import pandas as pd
+
+    from tweetbots.clean import clean_posts
+    from tweetbots.sources import read_source
+
+    raw = _validated(lambda: pd.concat([read_source(s).posts for s in source]))
+    _, counts = clean_posts(raw.drop_duplicates("id"))
+    if as_json:
+        typer.echo(json.dumps({u: s.model_dump() for u, s in counts.items()}, indent=2))
+        return
+    rows = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
+            ("Short tweets", "short"), ("Tweets kept", "kept")]
+    typer.echo("| Data | " + " | ".join(counts) + " |")
+    typer.echo("| --- " * (len(counts) + 1) + "|")
+    for label, field in rows:
+        typer.echo(f"| {label} | " + " | ".join(str(getattr(s, field)) for s in counts.values())
+                   + " |")
+
+
+@app.command()
+def generate(
+    model_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    prompt: str,
+    n: Annotated[int, typer.Option("-n", min=1, max=50)] = 5,
+) -> None:
+    """Sample from a trained bot with the original's settings."""
+    from tweetbots.config import EvalSettings
+    from tweetbots.evaluate import sample_predictions
+
+    for sample in sample_predictions(model_dir, EvalSettings(prompts=[prompt],
+                                                             samples_per_prompt=n)):
+        typer.echo(sample.text)
+
+
+def _run_train_bot(bot):
+    from flows.train_bot import train_bot
+
+    return train_bot(bot)
+
+
+def _validated(build):
+    """Turn bad input into a one-line error and exit code 2, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return build()
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise typer.BadParameter(first["msg"].removeprefix("Value error, ")) from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _print_result(published) -> None:
+    summary = published.summary
+    report = json.loads(Path(summary["report"]).read_text())
+    typer.echo(f"card:        {summary['card']}")
+    typer.echo(f"model:       {summary['model_dir']}")
+    typer.echo(f"predictions: {summary['predictions']}")
+    typer.echo(f"published:   {summary['url'] or 'no: the published model is at least as good'}")
+    typer.echo(f"perplexity:  {report['perplexity']:.2f} (base {report['base_perplexity']:.2f})")
+    typer.echo("samples:")
+    for sample in report["samples"][:5]:
+        typer.echo(f"  - {sample['text']}")

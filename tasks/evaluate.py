@@ -1,0 +1,34 @@
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+
+from tasks._caching import stage_cache
+from tasks._ui import artifact_key, record_lineage
+from tweetbots import pipeline
+from tweetbots.config import EvalSettings
+from tweetbots.store import StageOutput
+
+
+@task(name="evaluate", cache_policy=stage_cache(pipeline.eval_dir), retries=0)
+def evaluate_model(model: StageOutput, base: StageOutput, tokens: StageOutput,
+                   clean_output: StageOutput, settings: EvalSettings, bot: str) -> StageOutput:
+    """Compare base and fine-tuned on held-out posts; sample predictions."""
+    output = pipeline.run_evaluate(model, base, tokens, clean_output, settings, bot)
+    create_markdown_artifact(_report_markdown(output.summary), key=artifact_key(bot, "eval"),
+                             description="Evaluation report")
+    record_lineage(output, [model, tokens, clean_output],
+                   perplexity=output.summary["perplexity"],
+                   memorisation_rate=output.summary["memorisation_rate"])
+    return output
+
+
+def _report_markdown(report: dict) -> str:
+    samples = "\n".join(f"| {s['prompt']} | {s['text'].replace('|', '/')} |"
+                        for s in report["samples"])
+    return (
+        "| metric | base | fine-tuned |\n| --- | --- | --- |\n"
+        f"| validation loss | {report['base_loss']:.3f} | {report['loss']:.3f} |\n"
+        f"| perplexity | {report['base_perplexity']:.2f} | {report['perplexity']:.2f} |\n\n"
+        f"Memorisation rate: {report['memorisation_rate']:.0%} · "
+        f"distinct-2: {report['distinct_2']:.2f}\n\n"
+        f"| prompt | sample |\n| --- | --- |\n{samples}\n"
+    )

@@ -1,0 +1,94 @@
+"""Test environment: every run isolated under a temp dir, a real Prefect server on demand.
+
+Prefect reads its settings when imported, so they are set here, before any test module
+imports it. The server itself starts only when a test asks for `prefect_server`.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_PORT = _free_port()
+os.environ.update({
+    "PREFECT_HOME": str(_SESSION_DIR / "prefect"),
+    "PREFECT_API_URL": f"http://127.0.0.1:{_PORT}/api",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "TWEETBOTS_HOME": str(_SESSION_DIR / "home"),
+    "WANDB_MODE": "offline",
+    "WANDB_SILENT": "true",
+    "WANDB_DIR": str(_SESSION_DIR / "wandb"),
+    "WANDB_DATA_DIR": str(_SESSION_DIR / "wandb" / "data"),
+    "WANDB_CACHE_DIR": str(_SESSION_DIR / "wandb" / "cache"),
+    "HF_HUB_OFFLINE": "1",
+    "HF_HOME": str(_SESSION_DIR / "hf"),
+    "TOKENIZERS_PARALLELISM": "false",
+})
+os.environ.pop("WANDB_API_KEY", None)
+os.environ.pop("HF_TOKEN", None)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real `prefect server start` on 127.0.0.1 (SQLite in the session dir)."""
+    log = open(_SESSION_DIR / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(_PORT), "--no-services"],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    url = os.environ["PREFECT_API_URL"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError((_SESSION_DIR / "prefect-server.log").read_text()[-3000:])
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        server.terminate()
+        raise RuntimeError("Prefect server did not start within 120 s")
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    """A fresh TWEETBOTS_HOME for one test."""
+    root = tmp_path / "home"
+    monkeypatch.setenv("TWEETBOTS_HOME", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_archives() -> list[Path]:
+    """The demo's three synthetic X archives, written once per session."""
+    from tweetbots.sample import write_sample_archives
+
+    return write_sample_archives(_SESSION_DIR / "sample")
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    return _SESSION_DIR

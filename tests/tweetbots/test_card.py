@@ -1,0 +1,77 @@
+import re
+from pathlib import Path
+
+import yaml
+
+from tweetbots.card import CardData, CardUser, model_name, read_card_perplexity, render_card
+
+SEEDS = Path(__file__).parents[1] / "data"
+
+
+def _users(n: int) -> list[CardUser]:
+    names = ["Maya 🍞 Okafor", "Nadia Stars", "Gus <b>Gears</b> | fast"]
+    return [CardUser(user=f"user{i}", display_name=names[i], avatar_url=f"https://e.org/{i}.png",
+                     downloaded=100 + i, retweets=10, short=20, kept=70 + i) for i in range(n)]
+
+
+def _card(n: int) -> str:
+    return render_card(CardData(model_id="me/bot", users=_users(n), base_model="gpt2",
+                                perplexity=31.4159, base_perplexity=80.0))
+
+
+def _headings(text: str) -> list[str]:
+    return re.findall(r"^## .+$", text, re.MULTILINE)
+
+
+def _table(text: str) -> list[list[str]]:
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", r)[1:-1]] for r in rows]
+
+
+def test_cyborg_card_has_the_seeds_sections_and_table_shape():
+    seed = (SEEDS / "seed_cyborg_card.md").read_text(encoding="utf-8")
+    ours = _card(3)
+    assert _headings(ours) == _headings(seed)
+    seed_table, our_table = _table(seed), _table(ours)
+    assert [r[0] for r in our_table] == [r[0] for r in seed_table]
+    assert [len(r) for r in our_table] == [len(r) for r in seed_table] == [4] * 6
+    assert our_table[2] == ["Tweets downloaded", "100", "101", "102"]
+
+
+def test_single_user_card_uses_quantity_column():
+    seed = (SEEDS / "seed_single_card.md").read_text(encoding="utf-8")
+    ours = _card(1)
+    assert _headings(ours) == _headings(seed)
+    assert _table(ours)[0] == _table(seed)[0] == ["Data", "Quantity"]
+
+
+def test_card_is_utf8_and_has_hub_metadata():
+    text = _card(3)
+    assert "🤖 AI CYBORG 🤖" in text and "ðŸ" not in text
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["library_name"] == "transformers"
+    assert meta["pipeline_tag"] == "text-generation"
+    assert meta["base_model"] == "gpt2"
+    assert "huggingtweets" in meta["tags"]
+    assert meta["widget"] == [{"text": "My dream is"}]
+    assert read_card_perplexity(text) == 31.4159
+
+
+def test_user_text_cannot_inject_html_or_break_the_table():
+    text = _card(3)
+    assert "<b>" not in text and "&lt;b&gt;Gears&lt;/b&gt;" in text
+    assert all(len(row) == 4 for row in _table(text))
+
+
+def test_tiny_base_is_not_declared_as_a_hub_model():
+    text = render_card(CardData(model_id="/tmp/x/bot", users=_users(1), base_model="tiny",
+                                perplexity=5.0, base_perplexity=900.0))
+    assert "base_model" not in yaml.safe_load(text.split("---\n")[1])
+
+
+def test_model_name_is_the_originals():
+    assert model_name(["horse_ebooks", "dril", "Fart"]) == "dril-fart-horse_ebooks"
+
+
+def test_read_card_perplexity_of_a_card_without_metadata():
+    assert read_card_perplexity("# just a readme\n") is None

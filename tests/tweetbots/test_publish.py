@@ -1,0 +1,41 @@
+import pytest
+
+from tweetbots.publish import PublishError, parse_target, publish, published_perplexity
+
+
+def _card(ppl: float) -> str:
+    return ("---\nmodel-index:\n- name: x\n  results:\n  - metrics:\n"
+            f"    - type: perplexity\n      value: {ppl}\n---\n# card\n")
+
+
+def test_file_target_swaps_the_whole_directory(tmp_path):
+    (tmp_path / "README.md").write_text(_card(12.5))
+    (tmp_path / "model.safetensors").write_bytes(b"weights-1")
+    url = publish({"README.md": tmp_path / "README.md",
+                   "model.safetensors": tmp_path / "model.safetensors"},
+                  f"file://{tmp_path}/hub", "bot", "msg")
+    assert url.endswith("/hub/bot")
+    assert published_perplexity(f"file://{tmp_path}/hub", "bot") == 12.5
+
+    (tmp_path / "other.txt").write_text("v2")
+    publish({"README.md": tmp_path / "other.txt"}, f"file://{tmp_path}/hub", "bot", "msg")
+    published = sorted(p.name for p in (tmp_path / "hub" / "bot").iterdir())
+    assert published == ["README.md"]  # the old weights went with the old version
+    assert [p.name for p in (tmp_path / "hub").iterdir()] == ["bot"]
+
+
+def test_nothing_published_yet_has_no_perplexity(tmp_path):
+    assert published_perplexity(f"file://{tmp_path}", "bot") is None
+
+
+@pytest.mark.parametrize("target", ["s3://bucket/x", "hf://only-one-part", "file://", "bot"])
+def test_malformed_target_is_a_one_line_error(target):
+    with pytest.raises(PublishError, match="file://DIR or hf://namespace/name") as error:
+        parse_target(target, "bot")
+    assert target in str(error.value) and "\n" not in str(error.value)
+
+
+def test_hub_target_without_token_is_refused_before_any_request(tmp_path):
+    (tmp_path / "README.md").write_text("x")
+    with pytest.raises(PublishError, match="HF_TOKEN"):
+        publish({"README.md": tmp_path / "README.md"}, "hf://me/bot", "bot", "msg", token=None)

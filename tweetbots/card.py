@@ -1,0 +1,222 @@
+"""The model card: the original's sections and data table, in UTF-8, plus Hub metadata.
+
+Section order follows the published cards in shared/seeds/. Everything a user controls
+(display names, avatar URLs, handles) is escaped for the place it lands: YAML through a
+real YAML emitter, HTML with `html.escape`, Markdown table cells with `|` escaped.
+"""
+
+import html
+import re
+
+import yaml
+from pydantic import BaseModel
+
+REPO_URL = "https://github.com/tweetbots/tweetbots"
+
+
+class CardUser(BaseModel):
+    user: str
+    display_name: str
+    avatar_url: str | None = None
+    downloaded: int
+    retweets: int
+    short: int
+    kept: int
+
+
+class CardData(BaseModel):
+    model_id: str
+    users: list[CardUser]
+    base_model: str
+    perplexity: float
+    base_perplexity: float
+    thumbnail: str | None = None
+    wandb_data_url: str | None = None
+    wandb_train_url: str | None = None
+
+
+def model_name(users: list[str]) -> str:
+    """The original's naming: handles lower-cased, sorted, joined with '-'."""
+    return "-".join(sorted(u.lower() for u in users))
+
+
+def display_name(card: CardData) -> str:
+    return " & ".join(u.display_name for u in card.users)
+
+
+def render_card(card: CardData) -> str:
+    """The whole README.md of a published bot."""
+    sections = [
+        _front_matter(card), _header(card), _intro(), _how_it_works(), _training_data(card),
+        _training_procedure(card), _how_to_use(card), _limitations(), _about(),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def read_card_perplexity(card_text: str) -> float | None:
+    """The validation perplexity a published card declares in its model-index, if any."""
+    match = re.match(r"^---\n(.*?)\n---\n", card_text, re.DOTALL)
+    if not match:
+        return None
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+        for result in meta.get("model-index", [{}])[0].get("results", []):
+            for metric in result.get("metrics", []):
+                if metric.get("type") == "perplexity":
+                    return float(metric["value"])
+    except (yaml.YAMLError, AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _front_matter(card: CardData) -> str:
+    meta = {
+        "language": "en",
+        "thumbnail": card.thumbnail,
+        "tags": ["huggingtweets", "tweetbots", "text-generation"],
+        "widget": [{"text": "My dream is"}],
+        "library_name": "transformers",
+        "pipeline_tag": "text-generation",
+        "base_model": card.base_model if _is_hub_id(card.base_model) else None,
+        "model-index": [{
+            "name": card.model_id,
+            "results": [{
+                "task": {"type": "text-generation", "name": "Text Generation"},
+                "dataset": {"type": "posts", "name": f"posts behind {card.model_id}"},
+                "metrics": [{
+                    "type": "perplexity", "name": "Validation perplexity",
+                    "value": round(card.perplexity, 4),
+                }],
+            }],
+        }],
+    }
+    meta = {k: v for k, v in meta.items() if v is not None}
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---"
+
+
+def _header(card: CardData) -> str:
+    avatars = "\n".join(
+        '        <div style="display:inherit; margin-left: 4px; margin-right: 4px; width: 92px; '
+        "height:92px; border-radius: 50%; background-size: cover; "
+        f"background-image: url('{html.escape(u.avatar_url or '', quote=True)}')\">\n"
+        "        </div>"
+        for u in card.users[:3]
+    )
+    title = "🤖 AI BOT 🤖" if len(card.users) == 1 else "🤖 AI CYBORG 🤖"
+    return (
+        '<div class="inline-flex flex-col" style="line-height: 1.5;">\n'
+        f'    <div class="flex">\n{avatars}\n    </div>\n'
+        f'    <div style="text-align: center; margin-top: 3px; font-size: 16px; '
+        f'font-weight: 800">{title}</div>\n'
+        f'    <div style="text-align: center; font-size: 16px; font-weight: 800">'
+        f"{html.escape(display_name(card))}</div>\n"
+        f'    <div style="text-align: center; font-size: 14px;">'
+        f"@{html.escape(card.model_id.split('/')[-1])}</div>\n"
+        "</div>"
+    )
+
+
+def _intro() -> str:
+    return (
+        f"I was made with [tweetbots]({REPO_URL}), a revival of "
+        "[huggingtweets](https://github.com/borisdayma/huggingtweets).\n\n"
+        f"Create your own bot from anyone's public posts with `make demo` in [the repository]"
+        f"({REPO_URL})!"
+    )
+
+
+def _how_it_works() -> str:
+    return (
+        "## How does it work?\n\n"
+        "The model uses the following pipeline, orchestrated by Prefect.\n\n"
+        "`scrape -> clean -> tokenize -> fine-tune -> evaluate -> publish`\n\n"
+        "Every stage's outputs are versioned as W&B artifacts, so each published bot can be "
+        "traced back to the exact posts it learned from."
+    )
+
+
+def _training_data(card: CardData) -> str:
+    names = [_cell(u.display_name) for u in card.users]
+    header = ["Data", "Quantity"] if len(card.users) == 1 else ["Data", *names]
+    rows = [
+        ("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
+        ("Short tweets", "short"), ("Tweets kept", "kept"),
+    ]
+    table = [_row(header), _row(["---"] * len(header))]
+    table += [_row([label, *(str(getattr(u, field)) for u in card.users)]) for label, field in rows]
+    explore = (
+        f"[Explore the data]({card.wandb_data_url}), which is tracked with "
+        "[W&B artifacts](https://docs.wandb.com/artifacts) at every step of the pipeline."
+        if card.wandb_data_url
+        else "The data is tracked with [W&B artifacts](https://docs.wandb.com/artifacts) at "
+        "every step of the pipeline."
+    )
+    return (
+        "## Training data\n\n"
+        f"The model was trained on posts from {_cell(display_name(card))}.\n\n"
+        + "\n".join(table) + "\n\n" + explore
+    )
+
+
+def _training_procedure(card: CardData) -> str:
+    base = card.base_model
+    base_link = f"[{base}](https://huggingface.co/{base})" if _is_hub_id(base) else f"`{base}`"
+    run = (
+        f"Hyperparameters and metrics are recorded in the [W&B training run]"
+        f"({card.wandb_train_url}) for full transparency and reproducibility."
+        if card.wandb_train_url
+        else "Hyperparameters and metrics are recorded in the W&B training run for full "
+        "transparency and reproducibility."
+    )
+    return (
+        "## Training procedure\n\n"
+        f"The model is based on a pre-trained GPT-2 model ({base_link}) which is fine-tuned on "
+        f"@{_cell(card.model_id.split('/')[-1])}'s posts.\n\n{run}\n\n"
+        f"Validation perplexity: **{card.perplexity:.2f}** (base model: "
+        f"{card.base_perplexity:.2f}), on held-out posts."
+    )
+
+
+def _how_to_use(card: CardData) -> str:
+    return (
+        "## How to use\n\n"
+        "You can use this model directly with a pipeline for text generation:\n\n"
+        "```python\n"
+        "from transformers import pipeline\n"
+        "generator = pipeline('text-generation',\n"
+        f"                     model={card.model_id!r})\n"
+        'generator("My dream is", num_return_sequences=5)\n'
+        "```"
+    )
+
+
+def _limitations() -> str:
+    return (
+        "## Limitations and bias\n\n"
+        "The model suffers from [the same limitations and bias as GPT-2]"
+        "(https://huggingface.co/gpt2#limitations-and-bias).\n\n"
+        "In addition, the data present in the user's posts further affects the text generated "
+        "by the model."
+    )
+
+
+def _about() -> str:
+    return (
+        "## About\n\n*Built with tweetbots*\n\n"
+        f"For more details, visit the [project repository]({REPO_URL})."
+    )
+
+
+def _is_hub_id(name: str) -> bool:
+    return name != "tiny" and not name.startswith(("/", ".", "~")) and bool(
+        re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name)
+    )
+
+
+def _cell(text: str) -> str:
+    """Safe inside a Markdown table cell and inline HTML: no pipes, no newlines, no tags."""
+    return html.escape(" ".join(text.split())).replace("|", "\\|")
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"

@@ -1,0 +1,50 @@
+"""Tokenize posts and pack them into fixed blocks (the original's dataset, made stable).
+
+Posts are joined with the end-of-text token, `EOS + join(EOS) + EOS`, and cut into
+blocks of the context length, so short tweets share a block instead of being padded.
+The train/validation split is by a hash of the post id, so a post never changes side as
+the data grows night after night.
+"""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+
+def is_validation(ids: pd.Series, val_fraction: float) -> np.ndarray:
+    """True for the posts whose id hashes into the validation share."""
+    buckets = np.array(
+        [int.from_bytes(hashlib.blake2b(i.encode(), digest_size=4).digest()) for i in ids],
+        dtype=np.uint64,
+    )
+    return (buckets % 10_000) < round(val_fraction * 10_000)
+
+
+def encode_texts(texts: list[str], tokenizer) -> list[list[int]]:
+    """Token ids of each text, no special tokens (EOS is added when packing)."""
+    if not texts:
+        return []
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
+def pack_blocks(token_lists: list[list[int]], eos_id: int, block_size: int) -> np.ndarray:
+    """`EOS + join(EOS) + EOS`, cut into rows of `block_size`; the remainder is dropped.
+
+    A stream shorter than one block becomes a single shorter row, so a small validation
+    split still measures something.
+    """
+    lengths = [len(t) + 1 for t in token_lists]
+    stream = np.full(sum(lengths) + 1, eos_id, dtype=np.int64)
+    offset = 1
+    for tokens, length in zip(token_lists, lengths, strict=True):
+        stream[offset : offset + length - 1] = tokens
+        offset += length
+    if len(stream) < block_size:
+        return stream[np.newaxis, :]
+    n_blocks = len(stream) // block_size
+    return stream[: n_blocks * block_size].reshape(n_blocks, block_size)
+
+
+def smallest_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)

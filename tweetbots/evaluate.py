@@ -1,0 +1,117 @@
+"""Judge a fine-tuned model honestly: held-out loss against its base, samples, copying.
+
+- validation loss / perplexity of the base and the fine-tuned model on the same blocks;
+- samples with the original's settings: prompt prefixed with `<|endoftext|>`, nucleus
+  sampling, each sample cut at its first newline;
+- memorisation rate: the share of samples that reproduce N consecutive words of a
+  training post (a bot that copies is not writing "like" someone);
+- distinct-2: unique word bigrams over all bigrams (a bot that repeats itself scores low).
+"""
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from tweetbots.config import EvalSettings
+
+log = logging.getLogger(__name__)
+
+EOS = "<|endoftext|>"
+
+
+class Sample(BaseModel):
+    prompt: str
+    text: str
+
+
+class EvalReport(BaseModel):
+    base_loss: float
+    base_perplexity: float
+    loss: float
+    perplexity: float
+    validation_tokens: int
+    samples: list[Sample]
+    memorisation_rate: float
+    distinct_2: float
+
+
+def validation_loss(model_dir: Path, blocks: np.ndarray, batch_size: int = 8) -> float:
+    """Mean next-token cross-entropy over all blocks (token-weighted)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(model_dir).to(device).eval()
+    data = torch.from_numpy(blocks.astype(np.int64))
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(data), batch_size):
+            batch = data[start : start + batch_size].to(device)
+            loss = model(input_ids=batch, labels=batch).loss.item()
+            n_predicted = batch.shape[0] * (batch.shape[1] - 1)
+            total, count = total + loss * n_predicted, count + n_predicted
+    return total / max(count, 1)
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 50.0))  # capped: an untrained model must not overflow
+
+
+def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
+    """`samples_per_prompt` samples per prompt with the original sampling settings."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    torch.manual_seed(settings.seed)
+    max_length = min(settings.max_length, model.config.n_positions)
+    samples = []
+    for prompt in settings.prompts:
+        inputs = tokenizer(EOS + prompt, return_tensors="pt")
+        with torch.inference_mode():
+            outputs = model.generate(
+                **inputs, do_sample=True, top_p=settings.top_p,
+                temperature=settings.temperature, max_length=max_length,
+                min_length=min(settings.min_length, max_length),
+                num_return_sequences=settings.samples_per_prompt,
+                pad_token_id=tokenizer.eos_token_id,
+            )
+        for row in outputs:
+            text = tokenizer.decode(row, skip_special_tokens=True)
+            samples.append(Sample(prompt=prompt, text=text.split("\n")[0].strip()))
+    return samples
+
+
+def memorisation_rate(samples: list[Sample], training_texts: list[str], n_words: int) -> float:
+    """Share of samples containing `n_words` consecutive words of one training post."""
+    seen = {gram for text in training_texts for gram in _word_ngrams(text, n_words)}
+    copied = sum(any(g in seen for g in _word_ngrams(s.text, n_words)) for s in samples)
+    return copied / max(len(samples), 1)
+
+
+def distinct_2(samples: list[Sample]) -> float:
+    bigrams = [gram for s in samples for gram in _word_ngrams(s.text, 2)]
+    return len(set(bigrams)) / max(len(bigrams), 1)
+
+
+def _word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
+    words = text.split()
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def render_predictions_png(samples: list[Sample], title: str, path: Path) -> None:
+    """A picture of the samples, used as the card's thumbnail (like the original's)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=18)
+    lines = [title, ""] + [f"{s.text}"[:110] for s in samples]
+    image = Image.new("RGB", (1200, 40 + 30 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        colour = "#1d4ed8" if row == 0 else "#111827"
+        draw.text((20, 20 + 30 * row), line, fill=colour, font=font)
+    image.save(path)

@@ -1,0 +1,264 @@
+"""The stages with their I/O: read inputs from stage directories, write outputs to one.
+
+The other library modules are pure functions of data; this module is the edge where
+they meet the data root. Each stage has two functions:
+
+- `<stage>_dir(...)`: where its output will live, computed from its inputs alone (the
+  fingerprint), so the orchestrator can tell before running whether it exists;
+- `run_<stage>(...)`: builds that directory atomically (or returns it if complete).
+"""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tweetbots import basemodel, card, clean, encode, evaluate, publish, rawstore, train
+from tweetbots.config import EvalSettings, PublishSettings, TokenizeSettings, TrainSettings
+from tweetbots.sources import local_source_digest, read_source
+from tweetbots.store import (
+    StageOutput,
+    building,
+    data_root,
+    fingerprint,
+    is_complete,
+    load_output,
+    stage_dir,
+    write_manifest,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _finish(stage: str, bot: str, tmp: Path, final: Path, inputs: list, **summary) -> None:
+    write_manifest(tmp, stage=stage, bot=bot, fingerprint=final.name, inputs=inputs,
+                   summary=summary)
+
+
+# -- scrape ---------------------------------------------------------------------------
+
+def scrape_dir(spec: str, bot: str) -> Path | None:
+    """Local sources are addressed by their content; network sources have no fixed dir."""
+    digest = local_source_digest(spec)
+    return stage_dir("scrapes", bot, spec, digest) if digest else None
+
+
+def run_scrape(spec: str, bot: str) -> StageOutput:
+    """Fetch a source, append its new posts to the raw store, record the user's parts."""
+    out = scrape_dir(spec, bot)
+    if out is not None and is_complete(out) and rawstore.parts_exist(out):
+        return load_output("scrape", bot, out)
+    batch = read_source(spec)
+    users = rawstore.append_posts(batch.posts, data_root())
+    content = fingerprint([u["parts"] for u in users])
+    out = out or stage_dir("scrapes", bot, spec, content)
+    with building(out) as tmp:
+        write_manifest(tmp, stage="scrape", bot=bot, fingerprint=content, inputs=[spec],
+                       summary={"users": users, "profiles": [p.model_dump() for p in
+                                                             batch.profiles]})
+    log.info("scraped %s: %d posts offered, users %s", spec, len(batch.posts),
+             [u["user"] for u in users])
+    return load_output("scrape", bot, out)
+
+
+# -- clean ----------------------------------------------------------------------------
+
+def clean_dir(scrapes: list[StageOutput], bot: str) -> Path:
+    return stage_dir("clean", bot, [s.fingerprint for s in scrapes])
+
+
+def run_clean(scrapes: list[StageOutput], bot: str) -> StageOutput:
+    """Apply the original's rules to every user's raw posts; record the card's table."""
+    out = clean_dir(scrapes, bot)
+    if not is_complete(out):
+        users = [u for s in scrapes for u in s.summary["users"]]
+        raw = rawstore.read_posts(users, data_root())
+        kept, stats = clean.clean_posts(raw)
+        warnings = clean.text_volume_warnings(kept, stats)
+        for warning in warnings:
+            log.warning(warning)
+        profiles = [p for s in scrapes for p in s.summary["profiles"]]
+        with building(out) as tmp:
+            kept.to_parquet(tmp / "posts.parquet", index=False)
+            _finish("clean", bot, tmp, out, [s.fingerprint for s in scrapes],
+                    stats={u: s.model_dump() for u, s in stats.items()},
+                    profiles=profiles, warnings=warnings)
+    return load_output("clean", bot, out)
+
+
+# -- base model -----------------------------------------------------------------------
+
+def base_dir(spec: str, clean_output: StageOutput, bot: str) -> Path:
+    # Only `tiny` depends on the corpus (its tokenizer is trained on it).
+    return stage_dir("base", bot, spec, clean_output.fingerprint if spec == "tiny" else None)
+
+
+def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
+    """Resolve the base model: build `tiny` here, or find a local dir / Hub snapshot."""
+    out = base_dir(spec, clean_output, bot)
+    if not is_complete(out):
+        with building(out) as tmp:
+            if spec == "tiny":
+                texts = pd.read_parquet(clean_output.path / "posts.parquet")["text"]
+                basemodel.build_tiny_model(texts.tolist(), tmp)
+                model_dir, revision = out, "built-locally"
+            else:
+                model_dir, revision = basemodel.resolve_pretrained(spec)
+            _finish("base", bot, tmp, out, [spec], model=spec, model_dir=str(model_dir),
+                    revision=revision)
+    return load_output("base", bot, out)
+
+
+# -- tokenize -------------------------------------------------------------------------
+
+def tokens_dir(clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings,
+               bot: str) -> Path:
+    return stage_dir("tokens", bot, clean_output.fingerprint, base.fingerprint, settings)
+
+
+def run_tokenize(clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings,
+                 bot: str) -> StageOutput:
+    """Split posts by id hash, balance users (train only), pack into token blocks."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    out = tokens_dir(clean_output, base, settings, bot)
+    if not is_complete(out):
+        model_dir = base.summary["model_dir"]
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        block = min(settings.block_size, AutoConfig.from_pretrained(model_dir).n_positions)
+        posts = pd.read_parquet(clean_output.path / "posts.parquet")
+        val_mask = encode.is_validation(posts["id"], settings.val_fraction)
+        # Balancing repeats posts; done on the train side only, after the split, so a
+        # repeated post can never leak into validation.
+        train_posts = clean.balance_users(posts[~val_mask], seed=settings.seed)
+        dtype = encode.smallest_dtype(len(tokenizer))
+        counts = {}
+        with building(out) as tmp:
+            for split, frame in (("train", train_posts), ("val", posts[val_mask])):
+                ids = encode.encode_texts(frame["text"].tolist(), tokenizer)
+                blocks = encode.pack_blocks(ids, tokenizer.eos_token_id, block)
+                np.save(tmp / f"{split}.npy", blocks.astype(dtype))
+                counts[split] = {"posts": len(frame), "blocks": len(blocks),
+                                 "tokens": int(blocks.size)}
+            _finish("tokenize", bot, tmp, out, [clean_output.fingerprint, base.fingerprint],
+                    block_size=block, settings=settings.model_dump(), **counts)
+    return load_output("tokenize", bot, out)
+
+
+# -- fine-tune ------------------------------------------------------------------------
+
+def model_dir(tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str) -> Path:
+    return stage_dir("models", bot, tokens.fingerprint, base.fingerprint, settings)
+
+
+def run_fine_tune(tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str,
+                  on_progress: train.ProgressCallback | None = None) -> StageOutput:
+    """Fine-tune the base on the train blocks; save a standard save_pretrained dir."""
+    out = model_dir(tokens, base, settings, bot)
+    if not is_complete(out):
+        blocks = np.load(tokens.path / "train.npy")
+        rate = settings.learning_rate_for(base.summary["model"])
+        with building(out) as tmp:
+            metrics = train.fine_tune(Path(base.summary["model_dir"]), blocks, settings, rate,
+                                      tmp, on_progress)
+            (tmp / "metrics.json").write_text(metrics.model_dump_json(indent=2))
+            _finish("fine-tune", bot, tmp, out, [tokens.fingerprint, base.fingerprint],
+                    settings=settings.model_dump(), **metrics.model_dump())
+    return load_output("fine-tune", bot, out)
+
+
+# -- evaluate -------------------------------------------------------------------------
+
+def eval_dir(model: StageOutput, base: StageOutput, tokens: StageOutput,
+             clean_output: StageOutput, settings: EvalSettings, bot: str) -> Path:
+    return stage_dir("eval", bot, model.fingerprint, base.fingerprint, tokens.fingerprint,
+                     clean_output.fingerprint, settings)
+
+
+def run_evaluate(model: StageOutput, base: StageOutput, tokens: StageOutput,
+                 clean_output: StageOutput, settings: EvalSettings, bot: str) -> StageOutput:
+    """Base vs fine-tuned on held-out blocks, samples, memorisation, distinct-2."""
+    out = eval_dir(model, base, tokens, clean_output, settings, bot)
+    if not is_complete(out):
+        val = np.load(tokens.path / "val.npy")
+        base_loss = evaluate.validation_loss(Path(base.summary["model_dir"]), val)
+        loss = evaluate.validation_loss(model.path, val)
+        samples = evaluate.sample_predictions(model.path, settings)
+        posts = pd.read_parquet(clean_output.path / "posts.parquet")
+        val_fraction = tokens.summary["settings"]["val_fraction"]
+        train_texts = posts["text"][~encode.is_validation(posts["id"], val_fraction)].tolist()
+        report = evaluate.EvalReport(
+            base_loss=base_loss, base_perplexity=evaluate.perplexity(base_loss), loss=loss,
+            perplexity=evaluate.perplexity(loss), validation_tokens=int(val.size),
+            samples=samples,
+            memorisation_rate=evaluate.memorisation_rate(samples, train_texts,
+                                                         settings.memorisation_words),
+            distinct_2=evaluate.distinct_2(samples),
+        )
+        with building(out) as tmp:
+            (tmp / "report.json").write_text(report.model_dump_json(indent=2))
+            evaluate.render_predictions_png(samples, f"@{bot}", tmp / "predictions.png")
+            _finish("evaluate", bot, tmp, out, [model.fingerprint, tokens.fingerprint],
+                    **report.model_dump(mode="json"))
+    return load_output("evaluate", bot, out)
+
+
+# -- publish --------------------------------------------------------------------------
+
+def default_target() -> str:
+    return (data_root() / "published").as_uri()
+
+
+def publish_dir(model: StageOutput, report: StageOutput, clean_output: StageOutput,
+                base: StageOutput, settings: PublishSettings, bot: str) -> Path:
+    target = settings.target or default_target()
+    return stage_dir("publish", bot, model.fingerprint, report.fingerprint,
+                     clean_output.fingerprint, base.fingerprint, target, settings.force)
+
+
+def run_publish(model: StageOutput, report: StageOutput, clean_output: StageOutput,
+                base: StageOutput, settings: PublishSettings, bot: str,
+                token: str | None = None, message: str = "Publish bot") -> StageOutput:
+    """Write the card and publish model + card + predictions, if the gate lets it through."""
+    out = publish_dir(model, report, clean_output, base, settings, bot)
+    if is_complete(out):
+        return load_output("publish", bot, out)
+    target = settings.target or default_target()
+    current = publish.published_perplexity(target, bot, token)
+    new = report.summary["perplexity"]
+    better = current is None or new < current
+    with building(out) as tmp:
+        url = None
+        if better or settings.force:
+            card_text = card.render_card(_card_data(report, clean_output, base, target, bot))
+            (tmp / "README.md").write_text(card_text, encoding="utf-8")
+            files = {p.name: p for p in sorted(model.path.iterdir())
+                     if p.name not in {"manifest.json", "metrics.json"}}
+            files |= {"README.md": tmp / "README.md",
+                      "predictions.png": report.path / "predictions.png"}
+            url = publish.publish(files, target, bot, message, token)
+        else:
+            log.warning("not publishing %s: perplexity %.3f does not beat the published %.3f",
+                        bot, new, current)
+        _finish("publish", bot, tmp, out, [model.fingerprint, report.fingerprint],
+                target=target, url=url, published=url is not None, perplexity=new,
+                previous_perplexity=current, card=str(out / "README.md") if url else None,
+                model_dir=str(model.path), report=str(report.path / "report.json"),
+                predictions=str(report.path / "predictions.png"))
+    return load_output("publish", bot, out)
+
+
+def _card_data(report: StageOutput, clean_output: StageOutput, base: StageOutput,
+               target: str, bot: str) -> card.CardData:
+    profiles = {p["user"]: p for p in clean_output.summary["profiles"]}
+    users = [
+        card.CardUser(user=user, display_name=profiles.get(user, {}).get("display_name", user),
+                      avatar_url=profiles.get(user, {}).get("avatar_url"), **stats)
+        for user, stats in clean_output.summary["stats"].items()
+    ]
+    return card.CardData(
+        model_id=publish.model_id(target, bot), users=users, base_model=base.summary["model"],
+        perplexity=report.summary["perplexity"],
+        base_perplexity=report.summary["base_perplexity"], thumbnail="predictions.png",
+    )

@@ -1,0 +1,104 @@
+"""Publish a bot: `file://DIR` (a local hub: DIR/<bot>/) or `hf://namespace/name`.
+
+Both targets receive the same files in one step: a local directory is swapped in by
+rename (never half-written), a Hub repo gets a single commit. The gate reads the
+perplexity the currently published card declares, so a worse model never replaces it.
+"""
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from tweetbots.card import read_card_perplexity
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(ValueError):
+    """A target that cannot be published to: one line naming it and the fix."""
+
+
+def parse_target(target: str, bot: str) -> tuple[str, str]:
+    """`file://DIR` -> ("file", "DIR/<bot>"); `hf://ns/name` -> ("hf", "ns/name")."""
+    if target.startswith("file://") and len(target) > len("file://"):
+        return "file", str(Path(target.removeprefix("file://")).expanduser().absolute() / bot)
+    if target.startswith("hf://") and target.count("/") == 3:
+        return "hf", target.removeprefix("hf://")
+    raise PublishError(
+        f"target {target!r} is not a target URI: use file://DIR or hf://namespace/name"
+    )
+
+
+def model_id(target: str, bot: str) -> str:
+    """What `pipeline(model=...)` takes for this target: a Hub id or a local path."""
+    return parse_target(target, bot)[1]
+
+
+def published_perplexity(target: str, bot: str, token: str | None = None) -> float | None:
+    """The validation perplexity of the model published at `target`, None if none is."""
+    scheme, location = parse_target(target, bot)
+    if scheme == "file":
+        card = Path(location) / "README.md"
+        return read_card_perplexity(card.read_text(encoding="utf-8")) if card.exists() else None
+    return _hub_card_perplexity(location, token)
+
+
+def publish(files: dict[str, Path], target: str, bot: str, message: str,
+            token: str | None = None) -> str:
+    """Put `files` (name in the repo -> local file or directory) at `target`; return a URL."""
+    scheme, location = parse_target(target, bot)
+    if scheme == "file":
+        _publish_to_directory(files, Path(location))
+        return Path(location).as_uri()
+    return _publish_to_hub(files, location, message, token)
+
+
+def _publish_to_directory(files: dict[str, Path], final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    for name, source in files.items():
+        if source.is_dir():
+            shutil.copytree(source, staging / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, staging / name)
+    # Swap by renames: readers see the old bot or the new one, never a mix.
+    retired = final.with_name(f".{final.name}.retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    if final.exists():
+        final.rename(retired)
+    staging.rename(final)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
+                    token: str | None) -> str:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    if not token:
+        raise PublishError(
+            f"target hf://{repo_id} needs a Hugging Face token: set HF_TOKEN or create the "
+            "Prefect Secret block 'hf-token'"
+        )
+    api = HfApi(token=token)
+    api.create_repo(repo_id, exist_ok=True)
+    operations = [
+        CommitOperationAdd(path_in_repo=f"{name}/{p.relative_to(source).as_posix()}"
+                           if source.is_dir() else name, path_or_fileobj=p)
+        for name, source in files.items()
+        for p in (sorted(x for x in source.rglob("*") if x.is_file())
+                  if source.is_dir() else [source])
+    ]
+    commit = api.create_commit(repo_id, operations=operations, commit_message=message)
+    return commit.commit_url
+
+
+def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        card = hf_hub_download(repo_id, "README.md", token=token)
+    except (EntryNotFoundError, RepositoryNotFoundError):
+        return None
+    return read_card_perplexity(Path(card).read_text(encoding="utf-8"))

@@ -1,0 +1,82 @@
+"""The raw store: per user, append-only Parquet parts, deduplicated by post id.
+
+`raw/<platform>/<user>/part-<digest>.parquet`: each scrape adds one part holding only
+the posts whose ids the user's store has not seen, or nothing at all. Parts are never
+rewritten, so a crash mid-scrape leaves the store as it was, and an unchanged source
+leaves the list of parts (hence every downstream fingerprint) unchanged.
+"""
+
+import hashlib
+import logging
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tweetbots.sources import RAW_SCHEMA, SourceError, to_raw_frame
+from tweetbots.store import data_root, read_manifest
+
+log = logging.getLogger(__name__)
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$")
+
+
+def user_dir(root: Path, platform: str, user: str) -> Path:
+    """The store of one user; names that could escape the data root are refused."""
+    for name in (platform, user):
+        if not _SAFE_NAME.match(name) or ".." in name:
+            raise SourceError(
+                f"user or platform name {name!r} is not a safe handle: use letters, digits, "
+                "_ . @ - (at most 100)"
+            )
+    return root / "raw" / platform / user
+
+
+def append_posts(posts: pd.DataFrame, root: Path) -> list[dict]:
+    """Add unseen posts to each user's store; return each user's parts (relative paths)."""
+    users = []
+    for (platform, user), group in posts.groupby(["platform", "user"], sort=False):
+        directory = user_dir(root, platform, user)
+        directory.mkdir(parents=True, exist_ok=True)
+        seen = _stored_ids(directory)
+        new = group[~group["id"].isin(seen)].drop_duplicates("id")
+        if len(new):
+            _write_part(new, directory)
+        parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
+        users.append({"platform": platform, "user": user, "parts": parts, "new": len(new)})
+    return users
+
+
+def read_posts(users: list[dict], root: Path) -> pd.DataFrame:
+    """All stored posts of these users, in store order, each id once."""
+    tables = [pq.read_table(root / part, schema=RAW_SCHEMA) for u in users for part in u["parts"]]
+    if not tables:
+        return to_raw_frame(RAW_SCHEMA.empty_table().to_pandas())
+    frame = pa.concat_tables(tables).to_pandas()
+    return to_raw_frame(frame.drop_duplicates("id", keep="first").reset_index(drop=True))
+
+
+def parts_exist(scrape_output_dir: Path) -> bool:
+    """Whether every part a scrape manifest lists is still in the store."""
+    users = read_manifest(scrape_output_dir)["summary"]["users"]
+    return all((data_root() / part).is_file() for u in users for part in u["parts"])
+
+
+def _stored_ids(directory: Path) -> set[str]:
+    parts = list(directory.glob("part-*.parquet"))
+    if not parts:
+        return set()
+    return set(pq.read_table(parts, columns=["id"]).column("id").to_pylist())
+
+
+def _write_part(posts: pd.DataFrame, directory: Path) -> None:
+    """Write a part atomically, named by its content so reruns cannot duplicate it."""
+    table = pa.Table.from_pandas(to_raw_frame(posts), schema=RAW_SCHEMA, preserve_index=False)
+    digest = hashlib.sha256("\n".join(sorted(posts["id"])).encode()).hexdigest()[:16]
+    tmp = directory / f".part-{digest}.parquet.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, directory / f"part-{digest}.parquet")
+    log.info("stored %d new posts in %s", len(posts), directory)

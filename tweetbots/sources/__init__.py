@@ -1,0 +1,107 @@
+"""Where posts come from: one module per platform, all producing the raw schema.
+
+A source is named by a spec string, `scheme:argument` (`archive:PATH`, `file:PATH`,
+`twitter:HANDLE`, ...). Each reader returns a `SourceBatch`: the posts as a DataFrame in
+`RAW_SCHEMA` plus one `Profile` per user for the card.
+"""
+
+from collections.abc import Callable
+from importlib import import_module
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel
+
+RAW_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("user", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("text", pa.string()),
+        ("is_retweet", pa.bool_()),
+        ("is_reply", pa.bool_()),
+        ("platform", pa.string()),
+        ("url", pa.string()),
+    ]
+)
+RAW_COLUMNS = RAW_SCHEMA.names
+
+
+class SourceError(ValueError):
+    """Bad source input: the message is one line that names the input and the fix."""
+
+
+class Profile(BaseModel):
+    """What the card shows of a user."""
+
+    platform: str
+    user: str
+    display_name: str
+    avatar_url: str | None = None
+
+
+class SourceBatch(NamedTuple):
+    posts: pd.DataFrame
+    profiles: list[Profile]
+
+
+# scheme -> "module:function" taking the spec's argument and returning a SourceBatch.
+# Imported lazily so a missing optional dependency (snscrape) only affects its scheme.
+_READERS: dict[str, str] = {
+    "archive": "tweetbots.sources.archive:read_archive",
+    "file": "tweetbots.sources.files:read_post_file",
+    "twitter": "tweetbots.sources.twitter_snscrape:read_twitter",
+}
+_LOCAL_SCHEMES = {"archive", "file"}
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split `scheme:argument`, rejecting unknown schemes with the list of known ones."""
+    scheme, sep, argument = spec.partition(":")
+    if not sep or not argument or scheme not in _READERS:
+        known = ", ".join(f"{s}:..." for s in _READERS)
+        raise SourceError(f"unknown source {spec!r}: use one of {known}")
+    return scheme, argument
+
+
+def read_source(spec: str) -> SourceBatch:
+    """Read every post a source offers, in the raw schema."""
+    scheme, argument = parse_spec(spec)
+    module_name, function_name = _READERS[scheme].split(":")
+    reader: Callable[[str], SourceBatch] = getattr(import_module(module_name), function_name)
+    batch = reader(argument)
+    return SourceBatch(to_raw_frame(batch.posts), batch.profiles)
+
+
+def local_source_digest(spec: str) -> str | None:
+    """Content digest of a local source (file or archive); None for network sources."""
+    from tweetbots.store import file_digest, fingerprint
+
+    scheme, argument = parse_spec(spec)
+    if scheme not in _LOCAL_SCHEMES:
+        return None
+    path = Path(argument).expanduser()
+    if not path.exists():
+        raise SourceError(f"source {spec!r}: {path} does not exist; check the path")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+
+
+def to_raw_frame(posts: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a reader's frame to exactly RAW_SCHEMA (column order and dtypes)."""
+    missing = [c for c in RAW_COLUMNS if c not in posts.columns]
+    if missing:
+        raise ValueError(f"reader returned posts without columns {missing}")
+    frame = posts[RAW_COLUMNS].copy()
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="mixed")
+    table = pa.Table.from_pandas(frame, schema=RAW_SCHEMA, preserve_index=False)
+    return table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+
+
+# Arrow-backed dtypes keep strings as strings and bools non-nullable-object-free.
+_ARROW_TO_PANDAS = {
+    pa.string(): pd.StringDtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
