@@ -22,6 +22,11 @@ OutputDirFn = Callable[..., Path | None]
 
 def stage_cache(output_dir: OutputDirFn, is_valid: Callable[[Path], bool] = is_complete):
     """Cache policy: task source + the stage's output directory + its presence token."""
+    return TASK_SOURCE + CachePolicy.from_cache_key_fn(stage_key(output_dir, is_valid))
+
+
+def stage_key(output_dir: OutputDirFn, is_valid: Callable[[Path], bool] = is_complete):
+    """The key function: output directory name + presence token."""
     wanted = list(inspect.signature(output_dir).parameters)
 
     def key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -30,7 +35,7 @@ def stage_cache(output_dir: OutputDirFn, is_valid: Callable[[Path], bool] = is_c
             return uuid.uuid4().hex
         return f"{out.name}-{_presence_token(out, is_valid)}"
 
-    return TASK_SOURCE + CachePolicy.from_cache_key_fn(key)
+    return key
 
 
 def _presence_token(out: Path, is_valid: Callable[[Path], bool]) -> str:

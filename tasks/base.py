@@ -1,7 +1,7 @@
 from prefect import task
 
 from tasks._caching import stage_cache
-from tasks._ui import record_lineage
+from tasks._common import record_lineage
 from tweetbots import pipeline
 from tweetbots.store import StageOutput
 

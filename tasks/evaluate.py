@@ -2,7 +2,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from tasks._caching import stage_cache
-from tasks._ui import artifact_key, record_lineage
+from tasks._common import artifact_key, record_lineage
 from tweetbots import pipeline
 from tweetbots.config import EvalSettings
 from tweetbots.store import StageOutput

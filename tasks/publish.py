@@ -4,14 +4,15 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from tasks._caching import stage_cache
-from tasks._ui import artifact_key, record_lineage, secret
+from tasks._common import artifact_key, record_lineage, retry_transient, secret
 from tweetbots import pipeline
 from tweetbots.config import PublishSettings
 from tweetbots.store import StageOutput
 
 
 @task(name="publish", cache_policy=stage_cache(pipeline.publish_dir), retries=3,
-      retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5)
+      retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
+      retry_condition_fn=retry_transient)
 def publish_model(model: StageOutput, report: StageOutput, clean_output: StageOutput,
                   base: StageOutput, settings: PublishSettings, bot: str) -> StageOutput:
     """Publish model, card and predictions if the new model beats the published one."""

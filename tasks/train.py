@@ -4,7 +4,7 @@ from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from tasks._caching import stage_cache
-from tasks._ui import artifact_key, record_lineage
+from tasks._common import artifact_key, record_lineage
 from tweetbots import pipeline
 from tweetbots.config import TrainSettings
 from tweetbots.store import StageOutput

@@ -44,10 +44,15 @@ def scrape_dir(spec: str, bot: str) -> Path | None:
     return stage_dir("scrapes", bot, spec, digest) if digest else None
 
 
+def scrape_is_complete(out: Path) -> bool:
+    """A scrape output is usable only while every raw part it lists is still stored."""
+    return is_complete(out) and rawstore.parts_exist(out)
+
+
 def run_scrape(spec: str, bot: str) -> StageOutput:
     """Fetch a source, append its new posts to the raw store, record the user's parts."""
     out = scrape_dir(spec, bot)
-    if out is not None and is_complete(out) and rawstore.parts_exist(out):
+    if out is not None and scrape_is_complete(out):
         return load_output("scrape", bot, out)
     batch = read_source(spec)
     users = rawstore.append_posts(batch.posts, data_root())

@@ -1,8 +1,9 @@
-"""Shared orchestration helpers: UI artifact keys, lineage hooks, secrets."""
+"""Shared orchestration helpers: retry conditions, UI artifact keys, lineage, secrets."""
 
 import os
 import re
 
+import httpx
 from prefect.blocks.system import Secret
 from prefect.runtime import flow_run
 
@@ -13,6 +14,18 @@ ARTIFACT_TYPES = {
     "scrape": "raw-posts", "clean": "clean-posts", "base": "base-model", "tokenize": "tokens",
     "fine-tune": "model", "evaluate": "eval-report", "publish": "card",
 }
+
+
+def retry_transient(_task, _task_run, state) -> bool:
+    """Retry network trouble (timeouts, refused connections, 429, 5xx); never bad input."""
+    try:
+        state.result()
+    except (ConnectionError, TimeoutError, httpx.TransportError):
+        return True
+    except Exception as error:  # noqa: BLE001 - classified below
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        return status == 429 or (status is not None and status >= 500)
+    return False
 
 
 def artifact_key(bot: str, what: str) -> str:
