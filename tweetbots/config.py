@@ -36,6 +36,8 @@ class TrainSettings(_Settings):
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compile: bool = False
+    # A killed run resumes from the last checkpoint instead of starting over.
+    checkpoint_every: Annotated[int, Field(ge=1)] = 200
 
     def learning_rate_for(self, base_model: str) -> float:
         """The original's rate for pretrained bases; a higher one for `tiny`."""

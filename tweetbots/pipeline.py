@@ -9,6 +9,7 @@ they meet the data root. Each stage has two functions:
 """
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -164,12 +165,15 @@ def run_fine_tune(tokens: StageOutput, base: StageOutput, settings: TrainSetting
     if not is_complete(out):
         blocks = np.load(tokens.path / "train.npy")
         rate = settings.learning_rate_for(base.summary["model"])
+        # Beside the output, not inside its temp dir: it must survive a killed process.
+        checkpoints = out.with_name(f"{out.name}.checkpoint")
         with building(out) as tmp:
             metrics = train.fine_tune(Path(base.summary["model_dir"]), blocks, settings, rate,
-                                      tmp, on_progress)
+                                      tmp, checkpoints, on_progress)
             (tmp / "metrics.json").write_text(metrics.model_dump_json(indent=2))
             _finish("fine-tune", bot, tmp, out, [tokens.fingerprint, base.fingerprint],
                     settings=settings.model_dump(), **metrics.model_dump())
+        shutil.rmtree(checkpoints, ignore_errors=True)
     return load_output("fine-tune", bot, out)
 
 

@@ -8,6 +8,7 @@ lr 1.372e-4, cosine to zero without warm-up, 4 epochs, one 1024-token block per 
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +40,10 @@ class TrainMetrics(BaseModel):
     final_loss: float
     learning_rate: float
     device: str
+    resumed_from_step: int = 0
 
 
+CHECKPOINT = "checkpoint.pt"
 ProgressCallback = Callable[[int, int, float], None]  # (step, total_steps, loss)
 
 
@@ -65,9 +68,15 @@ def fine_tune(
     settings: TrainSettings,
     learning_rate: float,
     out_dir: Path,
+    checkpoint_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> TrainMetrics:
-    """Train on `blocks` (n_blocks x block_size token ids) and save to `out_dir`."""
+    """Train on `blocks` (n_blocks x block_size token ids) and save to `out_dir`.
+
+    With `checkpoint_dir`, state is saved every `settings.checkpoint_every` steps and a
+    rerun resumes from it: the batch order is a pure function of the seed, so skipping
+    the finished steps replays exactly the run that was killed.
+    """
     import torch
 
     device = pick_device(settings.device)
@@ -76,24 +85,54 @@ def fine_tune(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=learning_rate, weight_decay=0.0, fused=device == "cuda"
     )
+    start = _resume(model, optimizer, checkpoint_dir)
     batches = _batch_schedule(len(blocks), settings)
     data = torch.from_numpy(blocks.astype(np.int64))
     started, loss_value = time.perf_counter(), float("nan")
-    progress = tqdm(batches, desc="fine-tune", unit="step", disable=None)  # None: TTY only
-    for step, micro_batches in enumerate(progress):
+    progress = tqdm(range(start, len(batches)), desc="fine-tune", unit="step", initial=start,
+                    total=len(batches), disable=None)  # disable=None: only on a TTY
+    for step in progress:
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, len(batches), learning_rate)
-        loss_value = _train_step(model, optimizer, data, micro_batches, device)
+        loss_value = _train_step(model, optimizer, data, batches[step], device)
+        if checkpoint_dir and (step + 1) % settings.checkpoint_every == 0:
+            _save_checkpoint(model, optimizer, step + 1, checkpoint_dir)
         if on_progress:
             on_progress(step + 1, len(batches), loss_value)
     seconds = time.perf_counter() - started
-    tokens = len(batches) * settings.batch_size * settings.grad_accum * blocks.shape[1]
+    tokens = (len(batches) - start) * settings.batch_size * settings.grad_accum * blocks.shape[1]
     _save(model, base_dir, out_dir)
     return TrainMetrics(
         steps=len(batches), tokens=tokens, seconds=round(seconds, 3),
         tokens_per_s=round(tokens / max(seconds, 1e-9), 1), final_loss=loss_value,
-        learning_rate=learning_rate, device=device,
+        learning_rate=learning_rate, device=device, resumed_from_step=start,
     )
+
+
+def _resume(model, optimizer, checkpoint_dir: Path | None) -> int:
+    """Load the last checkpoint if there is one; return the step to continue from."""
+    import torch
+
+    path = checkpoint_dir / CHECKPOINT if checkpoint_dir else None
+    if path is None or not path.is_file():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    getattr(model, "_orig_mod", model).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    log.info("resuming fine-tune from step %d (%s)", state["step"], path)
+    return int(state["step"])
+
+
+def _save_checkpoint(model, optimizer, step: int, checkpoint_dir: Path) -> None:
+    """Written beside, then renamed: a kill during the save keeps the previous one."""
+    import torch
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint_dir / f".{CHECKPOINT}.tmp"
+    state = {"model": getattr(model, "_orig_mod", model).state_dict(),
+             "optimizer": optimizer.state_dict(), "step": step}
+    torch.save(state, tmp)
+    os.replace(tmp, checkpoint_dir / CHECKPOINT)
 
 
 def _load_for_training(base_dir: Path, device: str, compile_model: bool):

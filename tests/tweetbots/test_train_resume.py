@@ -1,0 +1,52 @@
+"""Kill a real training process mid-run; the rerun continues from its checkpoint."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tweetbots.basemodel import build_tiny_model
+from tweetbots.config import TrainSettings
+from tweetbots.train import CHECKPOINT, fine_tune
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = {"epochs": 20, "batch_size": 2, "checkpoint_every": 5}
+TRAIN_SCRIPT = """
+import sys, numpy as np
+from pathlib import Path
+from tweetbots.config import TrainSettings
+from tweetbots.train import fine_tune
+base, blocks, out, ckpt = map(Path, sys.argv[1:5])
+fine_tune(base, np.load(blocks), TrainSettings(**{settings}), 3e-3, out, ckpt)
+"""
+
+
+def test_killed_training_resumes_from_the_last_checkpoint(tmp_path):
+    base = tmp_path / "base"
+    build_tiny_model([f"post number {i} about bread and ovens" for i in range(300)], base)
+    blocks = np.random.default_rng(0).integers(0, 250, size=(40, 32))
+    np.save(tmp_path / "blocks.npy", blocks)
+    checkpoints = tmp_path / "checkpoints"
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAIN_SCRIPT.format(settings=SETTINGS), str(base),
+         str(tmp_path / "blocks.npy"), str(tmp_path / "killed"), str(checkpoints)])
+    deadline = time.monotonic() + 120
+    while not (checkpoints / CHECKPOINT).exists() and time.monotonic() < deadline:
+        assert process.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    time.sleep(0.5)  # let it get a little past the checkpoint
+    process.kill()
+    process.wait()
+    assert not (tmp_path / "killed" / "model.safetensors").exists()
+
+    metrics = fine_tune(base, blocks, TrainSettings(**SETTINGS), 3e-3, tmp_path / "out",
+                        checkpoints)
+    total_steps = 40 * 20 // 2
+    assert metrics.resumed_from_step >= 5
+    assert metrics.resumed_from_step % 5 == 0 and metrics.resumed_from_step < total_steps
+    assert metrics.steps == total_steps
+    assert (tmp_path / "out" / "model.safetensors").is_file()
