@@ -92,3 +92,9 @@ def sample_archives() -> list[Path]:
 @pytest.fixture(scope="session")
 def session_dir() -> Path:
     return _SESSION_DIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -1,0 +1,221 @@
+"""The X/Twitter archive ("Download an archive of your data"), read offline.
+
+Accepted forms of `archive:PATH`: the downloaded .zip, the extracted folder (holding
+`data/`), the `data/` folder itself, or a bare `tweets.js` (its siblings are read too:
+`account.js` must be beside it, since posts in an archive do not name their author).
+
+Every archive file is JavaScript, `window.YTD.<name>.part<N> = [ ... ]`: the assignment
+is stripped and the rest parsed as JSON. Posts are in `tweets.js` (older archives:
+`tweet.js`) plus `tweets-part1.js`, `tweets-part2.js` ... for large accounts. Posts over
+280 characters ("note tweets") are stored truncated in `tweets.js` and in full in
+`note-tweet.js`; the full text replaces the truncated one (see `_apply_note_tweets`).
+Text is kept exactly as stored: `&amp;` and friends stay encoded, cleaning decodes them.
+"""
+
+import html
+import json
+import logging
+import re
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tweetbots.sources import Profile, SourceBatch, SourceError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "twitter"
+# tweets.js / tweet.js / tweets-part1.js ...: anchored so deleted-tweets.js,
+# tweet-headers.js and the like are not taken for posts.
+_TWEET_FILE = re.compile(r"^tweets?(?:-part(\d+))?\.js$")
+_NOTE_FILE = "note-tweet.js"
+_ACCOUNT_FILE = "account.js"
+_PROFILE_FILE = "profile.js"
+_JS_ASSIGNMENT = re.compile(r"^\s*window\.YTD\.[\w.]+\s*=\s*")
+_TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+# What a truncated note tweet ends with: an ellipsis, then usually a t.co link.
+_TRUNCATION_TAIL = re.compile(r"(?:\s*https?://\S+)?\s*$")
+_ELLIPSIS_TAIL = re.compile(r"\s*(?:…|\.\.\.)\s*$")
+_NOTE_MATCH_SECONDS = 60
+_FIX = "export it again from https://x.com/settings/download_your_data"
+
+
+def read_archive(argument: str) -> SourceBatch:
+    """Every post of an X archive, with the account's profile."""
+    path = Path(argument).expanduser()
+    files = _archive_files(path, argument)
+    tweet_names = sorted((n for n in files if _TWEET_FILE.match(n)), key=_part_number)
+    if not tweet_names:
+        raise SourceError(
+            f"archive {argument!r} holds no tweets.js: pass the archive .zip, its extracted "
+            f"folder or its data/tweets.js ({_FIX} if it is missing)"
+        )
+    if _ACCOUNT_FILE not in files:
+        raise SourceError(
+            f"archive {argument!r} is incomplete: it has no account.js to name the user; "
+            f"pass the whole archive or {_FIX}"
+        )
+    profile = _read_profile(files, argument)
+    tweets = [t for name in tweet_names for t in _read_tweets(files, name, argument)]
+    posts = _tweets_frame(tweets, profile.user)
+    if _NOTE_FILE in files:
+        notes = _read_items(files, _NOTE_FILE, argument, "noteTweet")
+        posts = _apply_note_tweets(posts, notes)
+    log.info("archive %s: %d posts of @%s from %s", argument, len(posts), profile.user,
+             ", ".join(tweet_names))
+    return SourceBatch(posts, [profile])
+
+
+def _archive_files(path: Path, argument: str) -> dict[str, bytes]:
+    """The archive's data files we use, by base name, whatever form the archive has."""
+    if not path.exists():
+        raise SourceError(f"archive {argument!r} does not exist: check the path")
+    if path.is_dir():
+        data = path / "data" if (path / "data").is_dir() else path
+        return {p.name: p.read_bytes() for p in data.iterdir() if _wanted(p.name) and p.is_file()}
+    if path.suffix == ".js":
+        return {p.name: p.read_bytes() for p in path.parent.iterdir() if _wanted(p.name)}
+    return _zip_files(path, argument)
+
+
+def _zip_files(path: Path, argument: str) -> dict[str, bytes]:
+    if not zipfile.is_zipfile(path):
+        raise SourceError(
+            f"archive {argument!r} is not a zip file: pass the X archive .zip, its extracted "
+            "folder or its data/tweets.js"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _data_members(archive.namelist())
+            return {name: archive.read(member) for name, member in members.items()}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise SourceError(
+            f"archive {argument!r} is a corrupt zip ({_one_line(exc)}): download it again"
+        ) from exc
+
+
+def _data_members(names: list[str]) -> dict[str, str]:
+    """Base name -> member, preferring files under a `data/` folder, shallowest first.
+
+    A re-zipped archive may have an extra top folder, so `data/` is looked for at any depth.
+    """
+    members: dict[str, str] = {}
+    ranked = sorted(names, key=lambda n: ("/data/" not in f"/{n}", n.count("/"), n))
+    for name in ranked:
+        base = name.rsplit("/", 1)[-1]
+        if _wanted(base) and base not in members:
+            members[base] = name
+    return members
+
+
+def _wanted(name: str) -> bool:
+    return bool(_TWEET_FILE.match(name)) or name in (_NOTE_FILE, _ACCOUNT_FILE, _PROFILE_FILE)
+
+
+def _part_number(name: str) -> int:
+    match = _TWEET_FILE.match(name)
+    return int(match.group(1) or 0) if match else 0
+
+
+def _read_items(files: dict[str, bytes], name: str, argument: str, key: str) -> list[dict]:
+    """The objects of one archive file, unwrapped from their `{key: {...}}` envelope."""
+    try:
+        text = files[name].decode("utf-8-sig")
+        parsed = json.loads(_JS_ASSIGNMENT.sub("", text, count=1))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(
+            f"archive {argument!r}: {name} is unreadable or truncated ({_one_line(exc)}); "
+            f"{_FIX}"
+        ) from exc
+    if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
+        raise SourceError(
+            f"archive {argument!r}: {name} is not a list of objects as X writes it; {_FIX}"
+        )
+    # Archives before 2020 stored the objects without the envelope.
+    return [item.get(key, item) for item in parsed]
+
+
+def _read_tweets(files: dict[str, bytes], name: str, argument: str) -> list[dict]:
+    tweets = _read_items(files, name, argument, "tweet")
+    for position, tweet in enumerate(tweets):
+        if not tweet.get("id_str") or not isinstance(tweet.get("full_text"), str):
+            raise SourceError(
+                f"archive {argument!r}: post #{position} of {name} has no id_str or full_text; "
+                f"{_FIX}"
+            )
+    return tweets
+
+
+def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
+    accounts = _read_items(files, _ACCOUNT_FILE, argument, "account")
+    if not accounts or not accounts[0].get("username"):
+        raise SourceError(
+            f"archive {argument!r} is incomplete: account.js names no username; {_FIX}"
+        )
+    account = accounts[0]
+    profiles = _read_items(files, _PROFILE_FILE, argument, "profile") if (
+        _PROFILE_FILE in files) else []
+    avatar = profiles[0].get("avatarMediaUrl") if profiles else None
+    return Profile(
+        platform=PLATFORM,
+        user=account["username"],
+        display_name=account.get("accountDisplayName") or account["username"],
+        avatar_url=avatar or None,
+    )
+
+
+def _tweets_frame(tweets: list[dict[str, Any]], user: str) -> pd.DataFrame:
+    ids = [str(t["id_str"]) for t in tweets]
+    texts = [t["full_text"] for t in tweets]
+    replied_to = [t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id")
+                  for t in tweets]
+    created = pd.to_datetime(pd.Series([t.get("created_at") for t in tweets], dtype="object"),
+                             format=_TWITTER_TIME, utc=True, errors="coerce")
+    return pd.DataFrame({
+        "id": ids,
+        "user": user,
+        "created_at": created,
+        "text": texts,
+        # Archives carry no usable retweet flag (`retweeted` means "I retweeted this").
+        "is_retweet": [text.startswith("RT @") for text in texts],
+        "is_reply": [bool(r) for r in replied_to],
+        "platform": PLATFORM,
+        "url": [f"https://x.com/{user}/status/{i}" for i in ids],
+    })
+
+
+def _apply_note_tweets(posts: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
+    """Replace each truncated long post by the full text of its note tweet.
+
+    Archives do not link a post to its note, so a post matches a note when its text,
+    without the trailing link and ellipsis, starts the note's text (HTML entities decoded
+    on both sides) and the two were created within a minute of each other. The first
+    such post per note wins.
+    """
+    posts = posts.copy()
+    for note in notes:
+        text = (note.get("core") or {}).get("text")
+        created = pd.to_datetime(note.get("createdAt"), utc=True, errors="coerce")
+        if not text or pd.isna(created):
+            continue
+        full = html.unescape(text)
+        near = posts.index[(posts["created_at"] - created).abs()
+                           <= pd.Timedelta(seconds=_NOTE_MATCH_SECONDS)]
+        for row in near:
+            if _is_truncation_of(posts.at[row, "text"], full):
+                posts.at[row, "text"] = text
+                break
+    return posts
+
+
+def _is_truncation_of(stored: str, full: str) -> bool:
+    head = _ELLIPSIS_TAIL.sub("", _TRUNCATION_TAIL.sub("", stored, count=1))
+    head = html.unescape(head).strip()
+    return bool(head) and len(head) < len(full) and full.startswith(head)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
