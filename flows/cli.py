@@ -22,6 +22,11 @@ log = logging.getLogger("tweetbots")
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
+    if not verbose:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # one bar per weight load is noise
 
 
 @app.command()
@@ -29,12 +34,14 @@ def demo() -> None:
     """Run the whole DAG offline on the bundled sample with a tiny local base model."""
     root = configure_local_environment(offline_wandb=True)
     from tweetbots.card import model_name
-    from tweetbots.config import BotSpec
+    from tweetbots.config import BotSpec, TrainSettings
     from tweetbots.sample import write_sample_archives
 
     archives = write_sample_archives(root / "sample")
+    # Batch 8, not the original's 1: the tiny model is about speed on a CPU, not fidelity.
     bot = BotSpec(name=model_name([a.stem for a in archives]),
-                  sources=[f"archive:{a}" for a in archives], base_model="tiny")
+                  sources=[f"archive:{a}" for a in archives], base_model="tiny",
+                  train=TrainSettings(batch_size=8))
     published = _run_train_bot(bot)
     _print_result(published)
 

@@ -47,11 +47,14 @@ os.environ.pop("HF_TOKEN", None)
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """A real `prefect server start` on 127.0.0.1 (SQLite in the session dir)."""
+    """A real `prefect server start` on 127.0.0.1 (SQLite in the session dir).
+
+    With its services: task runs reach the database through the event pipeline.
+    """
     log = open(_SESSION_DIR / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(_PORT), "--no-services"],
+         "--port", str(_PORT)],
         stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
     )
     url = os.environ["PREFECT_API_URL"]

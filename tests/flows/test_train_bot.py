@@ -2,6 +2,7 @@
 task-run states Prefect records (`Cached` = the stage body did not execute)."""
 
 import shutil
+import time
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -25,13 +26,22 @@ def small_bot(sample_archives, data_root) -> BotSpec:
     )
 
 
-def task_states(state) -> dict[str, str]:
-    """Stage name -> the state name of its task run in that flow run."""
+def task_states(state, expected: int = len(STAGES)) -> dict[str, str]:
+    """Stage name -> the state name of its task run in that flow run.
+
+    Task runs reach the server through its event pipeline, a moment after the flow
+    returns: poll until every stage has a final state.
+    """
     flow_run_id = state.state_details.flow_run_id
+    deadline = time.monotonic() + 30
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            final = [r for r in runs if r.state and r.state.is_final()]
+            if len(final) >= expected or time.monotonic() > deadline:
+                return {run.name.rsplit("-", 1)[0]: run.state.name for run in final}
+            time.sleep(0.25)
 
 
 def test_identical_rerun_executes_no_stage_body(prefect_server, small_bot):
