@@ -26,7 +26,8 @@ def _table(text: str) -> list[list[str]]:
 def demo_run(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("demo-home")
     env = {**os.environ, "TWEETBOTS_HOME": str(home), "PREFECT_API_URL": prefect_server}
-    env.pop("WANDB_MODE")  # the demo must choose offline mode by itself
+    for name in ("WANDB_MODE", "WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR"):
+        env.pop(name)  # the demo must choose offline mode and the data root by itself
     cli = Path(sys.executable).parent / "tweetbots"
     result = subprocess.run([str(cli), "demo"], capture_output=True, text=True, env=env,
                             timeout=600, cwd=home)
