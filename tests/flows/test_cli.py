@@ -36,3 +36,40 @@ def test_unknown_source_is_a_one_line_error():
     result = runner.invoke(app, ["stats", "--source", "ftp:nowhere"])
     assert result.exit_code == 2
     assert "unknown source 'ftp:nowhere'" in result.output
+
+
+def test_stats_of_the_sample_archive_match_an_independent_count(sample_archives):
+    # Counts computed by the sample's own reference implementation of the rules
+    # (tests/tweetbots/test_sample.py), not by tweetbots.clean.
+    result = runner.invoke(app, ["stats", "--json", "--source", f"archive:{sample_archives[0]}"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "maya_bakes": {"downloaded": 704, "retweets": 74, "short": 56, "kept": 574}
+    }
+
+
+def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path):
+    import random
+
+    rng = random.Random(0)
+    words = "sourdough crumb oven starter flour proof bake loaf butter crust".split()
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(6, 14))) for _ in range(300)]
+    csv = tmp_path / "baker.csv"
+    csv.write_text("id,text\n" + "\n".join(f"{i},{t}" for i, t in enumerate(lines)) + "\n")
+
+    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}",
+                                 "--base-model", "tiny", "--epochs", "1",
+                                 "--target", f"file://{tmp_path}/hub"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hub" / "baker" / "README.md").is_file()
+
+    generated = runner.invoke(app, ["generate", str(tmp_path / "hub" / "baker"), "sourdough",
+                                    "-n", "3"])
+    assert generated.exit_code == 0, generated.output
+    assert len(generated.output.strip().splitlines()) == 3
+
+
+def test_train_refuses_a_path_traversal_name():
+    result = runner.invoke(app, ["train", "../evil", "--source", "file:x.csv"])
+    assert result.exit_code == 2
+    assert "bot name '../evil' is invalid" in result.output
