@@ -53,6 +53,8 @@ _READERS: dict[str, str] = {
     "archive": "tweetbots.sources.archive:read_archive",
     "file": "tweetbots.sources.files:read_post_file",
     "twitter": "tweetbots.sources.twitter_snscrape:read_twitter",
+    "mastodon": "tweetbots.sources.mastodon:read_mastodon",
+    "bluesky": "tweetbots.sources.bluesky:read_bluesky",
 }
 _LOCAL_SCHEMES = {"archive", "file"}
 

@@ -1,0 +1,194 @@
+"""`mastodon:@user@instance`: an account's public posts through the instance's REST API.
+
+No sign-in: `GET /api/v1/accounts/lookup?acct=user` finds the account, then
+`GET /api/v1/accounts/:id/statuses` is paged newest first, 40 statuses a page (the API's
+maximum), with `max_id` = the oldest id of the previous page, up to `MAX_POSTS` (the
+original's limit) or the end of the account's posts. For the nightly increment,
+`newer_than` (a status id already stored) is sent as `since_id`, so only newer posts come
+back; our own paging keeps it on every request because the `Link: rel="next"` URL
+Mastodon builds drops it. Ids are decimal strings: `(len, str)` orders them numerically.
+
+Mapping to the raw schema: `id` the status id; `user` `user@instance` in lower case (the
+instance is part of the name: `ada@a.social` and `ada@b.social` are different people);
+`created_at` as given (UTC); boosts (`reblog` not null) are retweets, with the boosted
+post's text and URL; replies have an `in_reply_to_id`; `url` the status page.
+
+Text: statuses are HTML. Tags are dropped, `<br>` becomes a newline and paragraphs are
+separated by a blank line, entities are decoded once; the result is then re-encoded the
+way X/Twitter archives deliver text (`&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`, see
+`tweetbots.sources.archive`). Cleaning decodes entities exactly once, so it gets back the
+author's exact words, even a literal "&amp;" they typed, which plain decoded text would
+lose. The content warning (`spoiler_text`) and media descriptions are not part of the text.
+"""
+
+import html
+import logging
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pandas as pd
+
+from tweetbots.sources import RAW_COLUMNS, Profile, SourceBatch, SourceError
+from tweetbots.sources._http import base_url, client, polite_get
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "mastodon"
+MAX_POSTS = 3200
+PAGE_SIZE = 40  # the API's maximum `limit` for account statuses
+BASE_URL_ENV = "TWEETBOTS_MASTODON_BASE_URL"
+_ACCOUNT = re.compile(r"^@?([A-Za-z0-9_]{1,30})@([^@\s]+)$")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_NOT_PUBLIC = (401, 403)
+
+
+def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
+    """Up to MAX_POSTS most recent public posts of a Mastodon account (newer than an id)."""
+    username, instance = _parse_account(argument)
+    label = f"mastodon:@{username}@{instance}"
+    with client(base_url(BASE_URL_ENV, f"https://{instance}")) as session:
+        account = _lookup(session, username, label)
+        statuses = _statuses(session, str(account["id"]), newer_than, label)
+    user = f"{username}@{instance}".lower()
+    posts = _posts_frame(statuses, user)
+    log.info("%s: %d posts%s", label, len(posts),
+             f" newer than {newer_than}" if newer_than else "")
+    profile = Profile(platform=PLATFORM, user=user,
+                      display_name=account.get("display_name") or username,
+                      avatar_url=account.get("avatar") or None)
+    return SourceBatch(posts, [profile])
+
+
+def _parse_account(argument: str) -> tuple[str, str]:
+    match = _ACCOUNT.match(argument.strip())
+    instance = match.group(2).lower() if match else ""
+    labels = instance.split(".")
+    if not match or len(labels) < 2 or not all(_HOST_LABEL.match(x) for x in labels):
+        raise SourceError(
+            f"mastodon:{argument!r} is not a Mastodon account: use @user@instance, e.g. "
+            "mastodon:@Gargron@mastodon.social (user: 1-30 letters, digits or _)"
+        )
+    return match.group(1), instance
+
+
+def _lookup(session: httpx.Client, username: str, label: str) -> dict[str, Any]:
+    response = polite_get(session, "/api/v1/accounts/lookup", {"acct": username}, label)
+    if response.status_code in (404, 410):  # 410: suspended or deleted
+        raise SourceError(
+            f"{label}: no such account on {session.base_url.host} (HTTP "
+            f"{response.status_code}); check the user name and the instance after the second @"
+        )
+    account = _json(response, label)
+    if not isinstance(account, dict) or "id" not in account:
+        raise SourceError(f"{label}: the account lookup answered without an id; is "
+                          f"{session.base_url.host} a Mastodon instance?")
+    return account
+
+
+def _statuses(session: httpx.Client, account_id: str, newer_than: str | None,
+              label: str) -> list[dict[str, Any]]:
+    """Newest first, paged by max_id, keeping since_id on every page."""
+    params: dict[str, Any] = {"limit": PAGE_SIZE}
+    if newer_than:
+        params["since_id"] = newer_than
+    statuses: list[dict[str, Any]] = []
+    while len(statuses) < MAX_POSTS:
+        response = polite_get(session, f"/api/v1/accounts/{account_id}/statuses", params, label)
+        page = _json(response, label)
+        if not isinstance(page, list):
+            raise SourceError(f"{label}: the statuses answer is not a list; is "
+                              f"{session.base_url.host} a Mastodon instance?")
+        fresh = [s for s in page if not newer_than or _id_key(s["id"]) > _id_key(newer_than)]
+        statuses.extend(fresh)
+        next_max_id = _next_max_id(response, page)
+        # A page with older posts than asked means the server ignored since_id: done.
+        if not page or len(fresh) < len(page) or next_max_id is None:
+            break
+        params["max_id"] = next_max_id
+    return statuses[:MAX_POSTS]
+
+
+def _next_max_id(response: httpx.Response, page: list[dict[str, Any]]) -> str | None:
+    """The max_id of the next page: Link rel=next's, else the page's oldest id."""
+    if not page:
+        return None
+    link = response.links.get("next")
+    if link is None:
+        # Mastodon sends rel=next while older posts may exist; an answer with Link
+        # headers but no next is the end. Without any Link header, keep going by id.
+        return None if "link" in response.headers else min((s["id"] for s in page), key=_id_key)
+    found = parse_qs(httpx.URL(link["url"]).query.decode()).get("max_id")
+    return found[0] if found else min((s["id"] for s in page), key=_id_key)
+
+
+def _id_key(status_id: object) -> tuple[int, str]:
+    text = str(status_id)
+    return len(text), text
+
+
+def _json(response: httpx.Response, label: str) -> Any:
+    if response.status_code in _NOT_PUBLIC:
+        raise SourceError(
+            f"{label}: the account's posts are not public (HTTP {response.status_code}: the "
+            "instance requires sign-in or the account is private); export them to a file and "
+            "use file:PATH"
+        )
+    if response.status_code != 200:
+        raise SourceError(f"{label}: {response.url.path} answered HTTP {response.status_code}; "
+                          "try again later")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise SourceError(f"{label}: {response.url.path} did not answer JSON; is "
+                          f"{response.url.host} a Mastodon instance?") from exc
+
+
+def _posts_frame(statuses: list[dict[str, Any]], user: str) -> pd.DataFrame:
+    rows = [_post_row(status, user) for status in statuses]
+    return pd.DataFrame(rows, columns=RAW_COLUMNS)
+
+
+def _post_row(status: dict[str, Any], user: str) -> dict[str, Any]:
+    boosted = status.get("reblog")
+    shown = boosted or status  # a boost's own content is empty: the text is the boosted post's
+    return {
+        "id": str(status["id"]),
+        "user": user,
+        "created_at": status.get("created_at"),
+        "text": html.escape(html_to_text(shown.get("content") or ""), quote=False),
+        "is_retweet": boosted is not None,
+        "is_reply": status.get("in_reply_to_id") is not None,
+        "platform": PLATFORM,
+        "url": status.get("url") or shown.get("url") or shown.get("uri"),
+    }
+
+
+def html_to_text(content: str) -> str:
+    """Mastodon's status HTML as plain text: line breaks kept, entities decoded once."""
+    parser = _TextParser()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.parts).strip()
+
+
+class _TextParser(HTMLParser):
+    """Collects text; <br> is a newline and a new paragraph starts after a blank line."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "p" and self.parts:
+            self.parts.append("\n\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
