@@ -74,6 +74,7 @@ def _publish_to_directory(files: dict[str, Path], final: Path) -> None:
 def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
                     token: str | None) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
 
     if not token:
         raise PublishError(
@@ -81,7 +82,6 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
             "Prefect Secret block 'hf-token'"
         )
     api = HfApi(token=token)
-    api.create_repo(repo_id, exist_ok=True)
     operations = [
         CommitOperationAdd(path_in_repo=f"{name}/{p.relative_to(source).as_posix()}"
                            if source.is_dir() else name, path_or_fileobj=p)
@@ -89,16 +89,44 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
         for p in (sorted(x for x in source.rglob("*") if x.is_file())
                   if source.is_dir() else [source])
     ]
-    commit = api.create_commit(repo_id, operations=operations, commit_message=message)
+    try:
+        api.create_repo(repo_id, exist_ok=True)
+        commit = api.create_commit(repo_id, operations=operations, commit_message=message)
+    except HfHubHTTPError as error:
+        raise _rejected_token(error, repo_id) or error
     return commit.commit_url
 
 
 def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
+    # A plain GET, not hf_hub_download: that answers from its local cache when the Hub
+    # errors, and a stale card could let a worse model replace the one published now.
+    # Errors keep their HTTP status, so the task retries a 5xx.
+    response = get_session().get(
+        f"{HfApi().endpoint}/{repo_id}/resolve/main/README.md",
+        headers=build_hf_headers(token=token), timeout=_HUB_READ_TIMEOUT_S,
+    )
     try:
-        card = hf_hub_download(repo_id, "README.md", token=token)
+        hf_raise_for_status(response)
     except (EntryNotFoundError, RepositoryNotFoundError):
+        return None  # no repo yet, or a repo without a card: nothing published to beat
+    except HfHubHTTPError as error:
+        raise _rejected_token(error, repo_id) or error
+    return read_card_perplexity(response.content.decode("utf-8"))
+
+
+_HUB_READ_TIMEOUT_S = 30  # huggingface_hub's shared session has no timeout of its own
+
+
+def _rejected_token(error, repo_id: str) -> PublishError | None:
+    """A 401/403 as one line naming the repo (retrying cannot help); None for other errors."""
+    status = error.response.status_code
+    if status not in (401, 403):
         return None
-    return read_card_perplexity(Path(card).read_text(encoding="utf-8"))
+    reason = " ".join((error.server_message or f"HTTP {status}").split())
+    return PublishError(f"token rejected by the Hub for {repo_id}: {reason} "
+                        "(check HF_TOKEN or the Prefect Secret block 'hf-token'; it needs "
+                        "write access)")

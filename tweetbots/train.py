@@ -99,6 +99,9 @@ def fine_tune(
             _save_checkpoint(model, optimizer, step + 1, checkpoint_dir)
         if on_progress:
             on_progress(step + 1, len(batches), loss_value)
+        if (step + 1) % max(len(batches) // 10, 1) == 0:
+            _log_progress(step + 1, len(batches), loss_value, step + 1 - start, started,
+                          settings.batch_size * settings.grad_accum * blocks.shape[1])
     seconds = time.perf_counter() - started
     tokens = (len(batches) - start) * settings.batch_size * settings.grad_accum * blocks.shape[1]
     _save(model, base_dir, out_dir)
@@ -107,6 +110,13 @@ def fine_tune(
         tokens_per_s=round(tokens / max(seconds, 1e-9), 1), final_loss=loss_value,
         learning_rate=learning_rate, device=device, resumed_from_step=start,
     )
+
+
+def _log_progress(step: int, total: int, loss: float, steps_done: int, started: float,
+                  tokens_per_step: int) -> None:
+    """About ten lines per run: visible in the Prefect run logs while it trains."""
+    rate = steps_done * tokens_per_step / max(time.perf_counter() - started, 1e-9)
+    log.info("fine-tune step %d/%d loss %.4f %.0f tokens/s", step, total, loss, rate)
 
 
 def _resume(model, optimizer, checkpoint_dir: Path | None) -> int:
