@@ -105,9 +105,14 @@ def generate(
 
 
 def _run_train_bot(bot):
+    """Run the flow; our own errors (bad input, one line each) end it without a traceback."""
     from flows.train_bot import train_bot
 
-    return train_bot(bot)
+    try:
+        return train_bot(bot)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _validated(build):

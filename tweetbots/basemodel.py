@@ -57,6 +57,18 @@ def resolve_pretrained(spec: str) -> tuple[Path, str]:
     return _download_from_hub(spec)
 
 
+def cached_revision(repo_id: str) -> str | None:
+    """The commit of `repo_id` in the local HF cache (its `main` ref), if it is there.
+
+    Part of the base stage's fingerprint: a newer snapshot of the same model id must
+    retrain, not reuse a model fine-tuned from the old weights.
+    """
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    ref = Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / "main"
+    return ref.read_text().strip() if ref.is_file() else None
+
+
 def _download_from_hub(repo_id: str) -> tuple[Path, str]:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError

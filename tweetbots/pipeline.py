@@ -96,8 +96,11 @@ def run_clean(scrapes: list[StageOutput], bot: str) -> StageOutput:
 # -- base model -----------------------------------------------------------------------
 
 def base_dir(spec: str, clean_output: StageOutput, bot: str) -> Path:
-    # Only `tiny` depends on the corpus (its tokenizer is trained on it).
-    return stage_dir("base", bot, spec, clean_output.fingerprint if spec == "tiny" else None)
+    # `tiny` depends on the corpus (its tokenizer is trained on it); a Hub model on the
+    # revision in the local cache; a local directory on its path.
+    if spec == "tiny":
+        return stage_dir("base", bot, spec, clean_output.fingerprint)
+    return stage_dir("base", bot, spec, basemodel.cached_revision(spec))
 
 
 def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:

@@ -14,6 +14,8 @@ from tweetbots.card import read_card_perplexity
 
 log = logging.getLogger(__name__)
 
+_HUB_READ_TIMEOUT_S = 30  # huggingface_hub's shared session has no timeout of its own
+
 
 class PublishError(ValueError):
     """A target that cannot be published to: one line naming it and the fix."""
@@ -93,12 +95,15 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
         api.create_repo(repo_id, exist_ok=True)
         commit = api.create_commit(repo_id, operations=operations, commit_message=message)
     except HfHubHTTPError as error:
-        raise _rejected_token(error, repo_id) or error
+        rejected = _rejected_token(error, repo_id)
+        if rejected is None:
+            raise
+        raise rejected from error
     return commit.commit_url
 
 
 def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
-    from huggingface_hub import HfApi
+    from huggingface_hub import constants
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
@@ -106,7 +111,7 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
     # errors, and a stale card could let a worse model replace the one published now.
     # Errors keep their HTTP status, so the task retries a 5xx.
     response = get_session().get(
-        f"{HfApi().endpoint}/{repo_id}/resolve/main/README.md",
+        f"{constants.ENDPOINT}/{repo_id}/resolve/main/README.md",
         headers=build_hf_headers(token=token), timeout=_HUB_READ_TIMEOUT_S,
     )
     try:
@@ -114,11 +119,12 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
     except (EntryNotFoundError, RepositoryNotFoundError):
         return None  # no repo yet, or a repo without a card: nothing published to beat
     except HfHubHTTPError as error:
-        raise _rejected_token(error, repo_id) or error
+        rejected = _rejected_token(error, repo_id)
+        if rejected is None:
+            raise
+        raise rejected from error
     return read_card_perplexity(response.content.decode("utf-8"))
 
-
-_HUB_READ_TIMEOUT_S = 30  # huggingface_hub's shared session has no timeout of its own
 
 
 def _rejected_token(error, repo_id: str) -> PublishError | None:

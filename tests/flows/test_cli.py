@@ -1,5 +1,7 @@
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -73,3 +75,42 @@ def test_train_refuses_a_path_traversal_name():
     result = runner.invoke(app, ["train", "../evil", "--source", "file:x.csv"])
     assert result.exit_code == 2
     assert "bot name '../evil' is invalid" in result.output
+
+
+@pytest.fixture(scope="session")
+def gpt2_in_hf_cache(session_dir):
+    """A small model stored as `gpt2` in the session's HF cache, laid out as the Hub does."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    from tweetbots.basemodel import build_tiny_model
+
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = Path(HF_HUB_CACHE) / "models--gpt2"
+    build_tiny_model([f"a post about bread number {i}" for i in range(200)],
+                     repo / "snapshots" / revision)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    return revision
+
+
+def test_train_with_gpt2_from_the_hf_cache_offline(prefect_server, data_root, tmp_path,
+                                                   gpt2_in_hf_cache):
+    csv = tmp_path / "baker.csv"
+    csv.write_text("text\n" + "\n".join(f"bread post {i} with some more words to keep it"
+                                        for i in range(200)) + "\n")
+    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}", "--base-model",
+                                 "gpt2", "--epochs", "1", "--target", f"file://{tmp_path}/hub"])
+    assert result.exit_code == 0, result.output
+    base_manifest = next((data_root / "base" / "baker").glob("*/manifest.json"))
+    assert json.loads(base_manifest.read_text())["summary"]["revision"] == gpt2_in_hf_cache
+    card = (tmp_path / "hub" / "baker" / "README.md").read_text()
+    assert "base_model: gpt2" in card
+
+
+def test_missing_hub_model_offline_is_one_clear_line(prefect_server, data_root, tmp_path):
+    csv = tmp_path / "baker.csv"
+    csv.write_text("text\n" + "\n".join(f"bread post {i} with words" for i in range(400)))
+    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}",
+                                 "--base-model", "distilgpt2", "--epochs", "1"])
+    assert result.exit_code != 0
+    assert "huggingface-cli download distilgpt2" in result.output

@@ -71,7 +71,10 @@ def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
         rows = _feed_rows(session, profile["did"], user, newer_than, label)
     log.info("%s: %d posts%s", label, len(rows),
              f" newer than {newer_than}" if newer_than else "")
-    return SourceBatch(pd.DataFrame(rows, columns=RAW_COLUMNS), [Profile(
+    posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
+    posts["created_at"] = pd.to_datetime(posts["created_at"], utc=True, format="ISO8601",
+                                         errors="coerce")
+    return SourceBatch(posts, [Profile(
         platform=PLATFORM, user=user, display_name=profile.get("displayName") or user,
         avatar_url=profile.get("avatar") or None)])
 

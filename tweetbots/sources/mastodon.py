@@ -148,7 +148,10 @@ def _json(response: httpx.Response, label: str) -> Any:
 
 def _posts_frame(statuses: list[dict[str, Any]], user: str) -> pd.DataFrame:
     rows = [_post_row(status, user) for status in statuses]
-    return pd.DataFrame(rows, columns=RAW_COLUMNS)
+    posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
+    posts["created_at"] = pd.to_datetime(posts["created_at"], utc=True, format="ISO8601",
+                                         errors="coerce")
+    return posts
 
 
 def _post_row(status: dict[str, Any], user: str) -> dict[str, Any]:
