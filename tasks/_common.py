@@ -16,6 +16,11 @@ ARTIFACT_TYPES = {
 }
 
 
+# Transport failures by class name: httpx, huggingface_hub's vendored httpx2 and requests
+# each have their own hierarchy, and a stage may raise any of them.
+_TRANSIENT_NAMES = {"TransportError", "TimeoutException", "ConnectionError", "Timeout"}
+
+
 def retry_transient(_task, _task_run, state) -> bool:
     """Retry network trouble (timeouts, refused connections, 429, 5xx); never bad input."""
     try:
@@ -23,6 +28,8 @@ def retry_transient(_task, _task_run, state) -> bool:
     except (ConnectionError, TimeoutError, httpx.TransportError):
         return True
     except Exception as error:  # noqa: BLE001 - classified below
+        if _TRANSIENT_NAMES & {cls.__name__ for cls in type(error).__mro__}:
+            return True
         status = getattr(getattr(error, "response", None), "status_code", None)
         return status == 429 or (status is not None and status >= 500)
     return False

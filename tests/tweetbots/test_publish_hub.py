@@ -12,7 +12,7 @@ MESSAGE = f"tweetbots: publish bot (Prefect flow run {RUN_URL})"
 
 
 @pytest.fixture
-def hub(monkeypatch, tmp_path):
+def hub(monkeypatch):
     """The fake Hub, with huggingface_hub pointed at it and allowed online.
 
     huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE into `huggingface_hub.constants`
@@ -32,7 +32,6 @@ def hub(monkeypatch, tmp_path):
         monkeypatch.setattr(constants, "ENDPOINT", fake.url)
         monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
                             fake.url + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
         yield fake
         assert fake.unexpected == [], "the client called endpoints the fake does not serve"
 
