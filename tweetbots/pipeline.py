@@ -17,7 +17,7 @@ import pandas as pd
 
 from tweetbots import basemodel, card, clean, encode, evaluate, publish, rawstore, train
 from tweetbots.config import EvalSettings, PublishSettings, TokenizeSettings, TrainSettings
-from tweetbots.sources import local_source_digest, read_source
+from tweetbots.sources import local_source_digest, read_source, store_identity
 from tweetbots.store import (
     StageOutput,
     building,
@@ -55,8 +55,10 @@ def run_scrape(spec: str, bot: str) -> StageOutput:
     out = scrape_dir(spec, bot)
     if out is not None and scrape_is_complete(out):
         return load_output("scrape", bot, out)
-    batch = read_source(spec)
-    users = rawstore.append_posts(batch.posts, data_root())
+    identity = store_identity(spec)
+    newer_than = rawstore.newest_id(data_root(), *identity) if identity else None
+    batch = read_source(spec, newer_than)
+    users = rawstore.append_posts(batch.posts, data_root(), expected=identity)
     content = fingerprint([u["parts"] for u in users])
     out = out or stage_dir("scrapes", bot, spec, content)
     with building(out) as tmp:

@@ -35,18 +35,27 @@ def user_dir(root: Path, platform: str, user: str) -> Path:
     return root / "raw" / platform / user
 
 
-def append_posts(posts: pd.DataFrame, root: Path) -> list[dict]:
-    """Add unseen posts to each user's store; return each user's parts (relative paths)."""
+def append_posts(posts: pd.DataFrame, root: Path,
+                 expected: tuple[str, str] | None = None) -> list[dict]:
+    """Add unseen posts to each user's store; return each user's parts (relative paths).
+
+    `expected` (platform, user) is listed even when nothing new came back for it, so an
+    empty nightly increment still hands the user's stored posts downstream.
+    """
+    groups = dict(list(posts.groupby(["platform", "user"], sort=False)))
+    if expected and expected not in groups:
+        groups[expected] = posts.iloc[0:0]
     users = []
-    for (platform, user), group in posts.groupby(["platform", "user"], sort=False):
+    for (platform, user), group in groups.items():
         directory = user_dir(root, platform, user)
         directory.mkdir(parents=True, exist_ok=True)
         seen = _stored_ids(directory)
         new = group[~group["id"].isin(seen)].drop_duplicates("id")
         if len(new):
             _write_part(new, directory)
+        log.info("%s/%s: %d new posts", platform, user, len(new))
         parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
-        users.append({"platform": platform, "user": user, "parts": parts, "new": len(new)})
+        users.append({"platform": platform, "user": user, "parts": parts})
     return users
 
 
@@ -57,6 +66,15 @@ def read_posts(users: list[dict], root: Path) -> pd.DataFrame:
         return to_raw_frame(RAW_SCHEMA.empty_table().to_pandas())
     frame = pa.concat_tables(tables).to_pandas()
     return to_raw_frame(frame.drop_duplicates("id", keep="first").reset_index(drop=True))
+
+
+def newest_id(root: Path, platform: str, user: str) -> str | None:
+    """The id of the user's most recent stored post (by time), None for an empty store."""
+    parts = list(user_dir(root, platform, user).glob("part-*.parquet"))
+    if not parts:
+        return None
+    table = pq.read_table(parts, columns=["id", "created_at"])
+    return table.sort_by([("created_at", "descending")]).column("id")[0].as_py()
 
 
 def parts_exist(scrape_output_dir: Path) -> bool:

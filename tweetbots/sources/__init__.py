@@ -68,13 +68,26 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return scheme, argument
 
 
-def read_source(spec: str) -> SourceBatch:
-    """Read every post a source offers, in the raw schema."""
+def read_source(spec: str, newer_than: str | None = None) -> SourceBatch:
+    """Read the posts a source offers, in the raw schema.
+
+    `newer_than` (a post id) makes network sources fetch only newer posts: the nightly
+    increment. Local sources are read whole; the raw store drops what it already has.
+    """
     scheme, argument = parse_spec(spec)
     module_name, function_name = _READERS[scheme].split(":")
-    reader: Callable[[str], SourceBatch] = getattr(import_module(module_name), function_name)
-    batch = reader(argument)
+    reader: Callable[..., SourceBatch] = getattr(import_module(module_name), function_name)
+    batch = reader(argument, newer_than=newer_than) if newer_than else reader(argument)
     return SourceBatch(to_raw_frame(batch.posts), batch.profiles)
+
+
+def store_identity(spec: str) -> tuple[str, str] | None:
+    """(platform, user) under which a network source's posts are stored, if known upfront."""
+    scheme, argument = parse_spec(spec)
+    account = argument.removeprefix("@").lower()
+    if scheme == "mastodon" or (scheme == "bluesky" and not account.startswith("did:")):
+        return scheme, account
+    return None
 
 
 def local_source_digest(spec: str) -> str | None:

@@ -1,0 +1,201 @@
+"""`bluesky:HANDLE` against a real local HTTP server speaking the public AppView's XRPC."""
+
+import socket
+import time
+
+import pandas as pd
+import pytest
+from _fake_servers import Reply, bluesky_post, bluesky_profile, repost_item, tid
+
+from tweetbots import __version__
+from tweetbots.sources import RAW_COLUMNS, SourceError, _http, read_source
+from tweetbots.sources import bluesky as bluesky_source
+from tweetbots.sources.bluesky import read_bluesky, tid_from_time
+
+HANDLE = "alice.bsky.social"
+DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
+FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
+PROFILE = "/xrpc/app.bsky.actor.getProfile"
+
+
+def test_pages_through_the_whole_feed(bluesky, server):
+    bluesky.add_profile(HANDLE, DID, count=250)
+    batch = read_bluesky(HANDLE)
+    posts = batch.posts
+    assert list(posts.columns) == RAW_COLUMNS and len(posts) == 250
+    assert posts["id"].is_unique and posts["id"].is_monotonic_decreasing  # TIDs sort by time
+    assert posts["created_at"].is_monotonic_decreasing
+    assert set(posts["user"]) == {HANDLE} and set(posts["platform"]) == {"bluesky"}
+    assert posts["text"].iloc[0] == "skeet number 249"
+    assert posts["url"].iloc[0] == f"https://bsky.app/profile/{HANDLE}/post/{posts['id'].iloc[0]}"
+    pages = server.seen(FEED)
+    # 100 + 100 + 50, then the AppView's last cursor gives an empty page.
+    assert len(pages) == 4 and all(r.query["limit"] == "100" for r in pages)
+    assert all(r.query["actor"] == DID for r in pages) and "cursor" not in pages[0].query
+    assert all(r.headers["User-Agent"] == f"tweetbots/{__version__}" for r in server.requests)
+
+
+def test_profile_by_did_or_handle(bluesky):
+    profile = bluesky.add_profile(HANDLE, DID, count=1)
+    for argument in (f"@{HANDLE.upper()}", DID, f"  {HANDLE}  "):
+        batch = read_bluesky(argument)
+        assert batch.profiles[0].user == HANDLE and batch.posts["user"].tolist() == [HANDLE]
+        assert batch.profiles[0].display_name == "Alice A."
+        assert batch.profiles[0].avatar_url == profile["avatar"]
+
+
+def test_unverified_handle_falls_back_to_the_did(bluesky):
+    profile = bluesky.add_profile(HANDLE, DID, count=1)
+    profile.update(handle="handle.invalid", displayName="")
+    batch = read_bluesky(DID)
+    assert batch.profiles[0].user == DID and batch.profiles[0].display_name == DID
+
+
+def test_newer_than_returns_only_newer_posts_and_stops_paging(bluesky, server):
+    bluesky.add_profile(HANDLE, DID, count=250)
+    everything = read_bluesky(HANDLE).posts
+    stored = everything["id"].iloc[30]
+    server.requests.clear()
+
+    posts = read_bluesky(HANDLE, newer_than=stored).posts
+
+    assert posts["id"].tolist() == everything["id"].iloc[:30].tolist()
+    assert len(server.seen(FEED)) == 1
+
+
+def test_stops_at_max_posts(bluesky, server, monkeypatch):
+    monkeypatch.setattr(bluesky_source, "MAX_POSTS", 150)
+    bluesky.add_profile(HANDLE, DID, count=250)
+    assert len(read_bluesky(HANDLE).posts) == 150
+    assert len(server.seen(FEED)) == 2
+
+
+def test_reposts_replies_and_text(bluesky):
+    alice = bluesky.add_profile(HANDLE, DID)
+    bob = bluesky_profile("bob.example.com", "did:plc:bob", displayName="Bob")
+    original = bluesky_post(bob, 1, "bob says <hi> & bye")
+    text = "see example.com/a/lon... & more 🎉 tinyurl.com/x"
+    link = len(b"see ")
+    tiny = len("see example.com/a/lon... & more 🎉 ".encode())
+    reply = bluesky_post(alice, 10, text, reply={
+        "root": {"uri": original["uri"], "cid": original["cid"]},
+        "parent": {"uri": original["uri"], "cid": original["cid"]}}, facets=[
+        _link_facet(link, link + len(b"example.com/a/lon..."), "https://example.com/a/long"),
+        _link_facet(tiny, tiny + len(b"tinyurl.com/x"), "https://tinyurl.com/x")])
+    bluesky.add_item(alice, {"post": reply})
+    bluesky.add_item(alice, repost_item(alice, original, minutes=20))
+    bluesky.add_item(alice, repost_item(alice, bluesky_post(bob, 2), minutes=30, with_uri=False))
+    posts = read_bluesky(HANDLE).posts
+
+    old_repost, repost, mine = (posts.iloc[i] for i in range(3))
+    assert mine["is_reply"] and not mine["is_retweet"]
+    assert mine["text"] == "see https://example.com/a/long &amp; more 🎉 https://tinyurl.com/x"
+    assert repost["is_retweet"] and not repost["is_reply"]
+    assert repost["text"] == "bob says &lt;hi&gt; &amp; bye" and repost["user"] == HANDLE
+    assert repost["created_at"] == pd.Timestamp("2024-11-01 08:20", tz="UTC")
+    assert repost["id"] == tid(pd.Timestamp("2024-11-01 08:20", tz="UTC"), 3)  # repost rkey
+    original_rkey = original["uri"].rsplit("/", 1)[-1]
+    assert repost["url"] == f"https://bsky.app/profile/bob.example.com/post/{original_rkey}"
+    # Without reason.uri, the id is a TID of the repost time: it still sorts by time.
+    assert old_repost["is_retweet"] and old_repost["id"] == tid_from_time(
+        "2024-11-01T08:30:00.000Z") and old_repost["id"] > repost["id"] > mine["id"]
+
+
+def test_newer_than_counts_reposts_by_when_they_were_made(bluesky):
+    alice = bluesky.add_profile(HANDLE, DID, count=3)
+    stored = read_bluesky(HANDLE).posts["id"].iloc[0]
+    old_post = bluesky_post(bluesky_profile("bob.example.com", "did:plc:bob"), -500)
+    bluesky.add_item(alice, repost_item(alice, old_post, minutes=60))
+    posts = read_bluesky(HANDLE, newer_than=stored).posts
+    assert posts["is_retweet"].tolist() == [True]
+
+
+def test_unknown_handle(bluesky):
+    with pytest.raises(SourceError) as error:
+        read_bluesky("nobody.bsky.social")
+    _one_line_naming(error, "bluesky:nobody.bsky.social", "no such Bluesky account",
+                     "check the handle")
+
+
+@pytest.mark.parametrize("error_name, words", [
+    ("AccountTakedown", "taken down"), ("AccountDeactivated", "deactivated")])
+def test_taken_down_or_deactivated_profile(bluesky, error_name, words):
+    bluesky.add_profile(HANDLE, DID)
+    bluesky.errors[HANDLE] = Reply(400, {"error": error_name, "message": "Account is gone"})
+    with pytest.raises(SourceError) as error:
+        read_bluesky(HANDLE)
+    _one_line_naming(error, HANDLE, words, error_name)
+
+
+def test_blocked_feed(bluesky, server):
+    bluesky.add_profile(HANDLE, DID, count=2)
+    server.queue(FEED, Reply(400, {"error": "BlockedActor", "message": "Requester blocked"}))
+    with pytest.raises(SourceError) as error:
+        read_bluesky(HANDLE)
+    _one_line_naming(error, HANDLE, "BlockedActor")
+
+
+@pytest.mark.parametrize("argument", ["", "@", "alice", "alice..bsky.social", "-a.bsky.social",
+                                      "alice.bsky.social/post", "al ice.bsky.social",
+                                      "did:PLC:abc", "did:plc:", "https://bsky.app/alice"])
+def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypatch):
+    monkeypatch.setenv("TWEETBOTS_BLUESKY_BASE_URL", server.url)
+    with pytest.raises(SourceError) as error:
+        read_bluesky(argument)
+    _one_line_naming(error, repr(argument), "handle or DID")
+    assert server.requests == []
+
+
+def test_retries_a_503_then_succeeds(bluesky, server):
+    bluesky.add_profile(HANDLE, DID, count=2)
+    server.queue(FEED, Reply(503, {"error": "UpstreamFailure"}))
+    assert len(read_bluesky(HANDLE).posts) == 2
+    assert len(server.seen(FEED)) == 3  # the 503, the page, the empty last page
+
+
+def test_honours_ratelimit_reset_on_429(bluesky, server):
+    bluesky.add_profile(HANDLE, DID, count=2)
+    reset = time.time() + 1  # Bluesky's RateLimit-Reset: epoch seconds
+    server.queue(PROFILE, Reply(429, {"error": "RateLimitExceeded"},
+                                {"RateLimit-Reset": f"{reset:.3f}"}))
+    assert len(read_bluesky(HANDLE).posts) == 2
+    first, second = server.seen(PROFILE)
+    assert second.at - first.at >= 0.8
+
+
+def test_unreachable_appview_fails_after_bounded_retries(fast_retries, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TWEETBOTS_BLUESKY_BASE_URL", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    with pytest.raises(SourceError) as error:
+        read_bluesky(HANDLE)
+    assert time.monotonic() - started < 2
+    _one_line_naming(error, HANDLE, f"failed {_http.POLICY.attempts} attempts")
+
+
+def test_read_source_dispatches_with_the_env_base_url(bluesky):
+    bluesky.add_profile(HANDLE, DID, count=3)
+    for spec in (f"bluesky:{HANDLE}", f"bluesky:{DID}"):
+        batch = read_source(spec)
+        assert list(batch.posts.columns) == RAW_COLUMNS and len(batch.posts) == 3
+        assert batch.posts.dtypes["created_at"] == "datetime64[us, UTC]"
+
+
+def test_tid_from_time_matches_the_spec_layout():
+    when = pd.Timestamp("2024-11-20T10:00:00.123456Z")
+    assert tid_from_time("2024-11-20T10:00:00.123456Z") == tid(when, clock=0)
+    assert len(tid(when)) == 13 and tid(when) < tid(when + pd.Timedelta(microseconds=1))
+
+
+def _link_facet(start: int, end: int, uri: str) -> dict:
+    return {"index": {"byteStart": start, "byteEnd": end},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]}
+
+
+def _one_line_naming(error: pytest.ExceptionInfo, *parts: str) -> None:
+    message = str(error.value)
+    assert "\n" not in message, message
+    for part in parts:
+        assert part in message, (part, message)
