@@ -72,6 +72,7 @@ def stats(
     """Count posts per user like the original card: downloaded, retweets, short, kept."""
     import pandas as pd
 
+    from tweetbots.card import data_table
     from tweetbots.clean import clean_posts
     from tweetbots.sources import read_source
 
@@ -80,13 +81,7 @@ def stats(
     if as_json:
         typer.echo(json.dumps({u: s.model_dump() for u, s in counts.items()}, indent=2))
         return
-    rows = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
-            ("Short tweets", "short"), ("Tweets kept", "kept")]
-    typer.echo("| Data | " + " | ".join(counts) + " |")
-    typer.echo("| --- " * (len(counts) + 1) + "|")
-    for label, field in rows:
-        typer.echo(f"| {label} | " + " | ".join(str(getattr(s, field)) for s in counts.values())
-                   + " |")
+    typer.echo(data_table(["Data", *counts], [s.model_dump() for s in counts.values()]))
 
 
 @app.command()

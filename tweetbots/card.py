@@ -12,6 +12,9 @@ import yaml
 from pydantic import BaseModel
 
 REPO_URL = "https://github.com/tweetbots/tweetbots"
+# The original cards' data table: (row label, CleanStats field).
+DATA_ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
+             ("Short tweets", "short"), ("Tweets kept", "kept")]
 
 
 class CardUser(BaseModel):
@@ -33,6 +36,13 @@ class CardData(BaseModel):
     thumbnail: str | None = None
     wandb_data_url: str | None = None
     wandb_train_url: str | None = None
+
+
+def data_table(header: list[str], columns: list[dict]) -> str:
+    """The data table in Markdown: `header` cells, then one column of counts per user."""
+    table = [_row(header), _row(["---"] * len(header))]
+    table += [_row([label, *(str(c[field]) for c in columns)]) for label, field in DATA_ROWS]
+    return "\n".join(table)
 
 
 def model_name(users: list[str]) -> str:
@@ -138,12 +148,7 @@ def _how_it_works() -> str:
 def _training_data(card: CardData) -> str:
     names = [_cell(u.display_name) for u in card.users]
     header = ["Data", "Quantity"] if len(card.users) == 1 else ["Data", *names]
-    rows = [
-        ("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
-        ("Short tweets", "short"), ("Tweets kept", "kept"),
-    ]
-    table = [_row(header), _row(["---"] * len(header))]
-    table += [_row([label, *(str(getattr(u, field)) for u in card.users)]) for label, field in rows]
+    table = data_table(header, [u.model_dump() for u in card.users])
     explore = (
         f"[Explore the data]({card.wandb_data_url}), which is tracked with "
         "[W&B artifacts](https://docs.wandb.com/artifacts) at every step of the pipeline."
@@ -154,7 +159,7 @@ def _training_data(card: CardData) -> str:
     return (
         "## Training data\n\n"
         f"The model was trained on posts from {_cell(display_name(card))}.\n\n"
-        + "\n".join(table) + "\n\n" + explore
+        + table + "\n\n" + explore
     )
 
 
