@@ -16,8 +16,8 @@ of rows on a thread per core (numpy releases the GIL): entities `&amp; &lt; &gt;
 becomes one space or nothing. Rows with any other `&` go through `html.unescape` and the
 per-row rules in Python. Measured on the 2-core dev machine, the whole-buffer alternatives
 (Python `re`/`str.split` over joined text, pyarrow RE2 and split kernels) were each about as
-slow as the per-row loop they would replace; this is 6-10x faster than that loop
-(`bench/clean.py`).
+slow as the per-row loop they would replace; this is 11-13x faster than that loop
+(`bench/clean.py`, quiet 2-core machine).
 """
 
 import html
@@ -198,15 +198,23 @@ def clean_posts(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, CleanStats]]
     every user's counts, ordered by the user's first appearance in `raw`.
     """
     retweet = raw["is_retweet"].fillna(False).to_numpy(dtype=bool)
-    cleaned = clean_texts(raw["text"][~retweet])
-    counts = _map_chunks(_count_chunk, _to_arrow(cleaned))
-    long_enough = np.concatenate([np.zeros(0, np.int64), *counts]) >= MIN_WORDS
+    texts = raw["text"][~retweet]
+    # One pass per chunk: counting while the cleaned bytes are still in cache.
+    results = _map_chunks(_clean_and_count_chunk, _to_arrow(texts))
+    cleaned = _to_series([chunk for chunk, _ in results], texts)
+    counts = np.concatenate([np.zeros(0, np.int64), *(count for _, count in results)])
+    long_enough = counts >= MIN_WORDS
     keep = ~retweet
     keep[keep] = long_enough
     others = [c for c in raw.columns if c != "text"]
     kept = raw.loc[keep, others].assign(text=cleaned[long_enough].array)
     kept = kept[list(raw.columns)].reset_index(drop=True)
     return kept, _user_stats(raw["user"], retweet, keep)
+
+
+def _clean_and_count_chunk(chunk: pa.LargeStringArray) -> tuple[pa.LargeStringArray, np.ndarray]:
+    cleaned = _clean_chunk(chunk)  # single-spaced, as `_count_chunk` needs
+    return cleaned, _count_chunk(cleaned)
 
 
 def _user_stats(users: pd.Series, retweet: np.ndarray, keep: np.ndarray) -> dict[str, CleanStats]:
