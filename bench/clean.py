@@ -232,7 +232,9 @@ def main() -> None:
         # Each implementation in a fresh process, so each peak memory is its own.
         for name in _IMPLEMENTATIONS:
             queue = context.Queue()
-            child = context.Process(target=_run_in_child, args=(name, posts_path, args.repeat, queue))
+            child = context.Process(
+                target=_run_in_child, args=(name, posts_path, args.repeat, queue)
+            )
             child.start()
             results[name] = queue.get()
             child.join()

@@ -51,8 +51,10 @@ def resolve_pretrained(spec: str) -> tuple[Path, str]:
     path = Path(spec).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise BaseModelError(f"base model {spec!r}: no config.json in {path}; "
-                                 "pass a directory written by save_pretrained")
+            raise BaseModelError(
+                f"base model {spec!r}: no config.json in {path}; "
+                "pass a directory written by save_pretrained"
+            )
         return path.absolute(), "local"
     return _download_from_hub(spec)
 

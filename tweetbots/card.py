@@ -13,8 +13,12 @@ from pydantic import BaseModel
 
 REPO_URL = "https://github.com/tweetbots/tweetbots"
 # The original cards' data table: (row label, CleanStats field).
-DATA_ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
-             ("Short tweets", "short"), ("Tweets kept", "kept")]
+DATA_ROWS = [
+    ("Tweets downloaded", "downloaded"),
+    ("Retweets", "retweets"),
+    ("Short tweets", "short"),
+    ("Tweets kept", "kept"),
+]
 
 
 class CardUser(BaseModel):
@@ -57,8 +61,15 @@ def display_name(card: CardData) -> str:
 def render_card(card: CardData) -> str:
     """The whole README.md of a published bot."""
     sections = [
-        _front_matter(card), _header(card), _intro(), _how_it_works(), _training_data(card),
-        _training_procedure(card), _how_to_use(card), _limitations(), _about(),
+        _front_matter(card),
+        _header(card),
+        _intro(),
+        _how_it_works(),
+        _training_data(card),
+        _training_procedure(card),
+        _how_to_use(card),
+        _limitations(),
+        _about(),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -88,17 +99,24 @@ def _front_matter(card: CardData) -> str:
         "library_name": "transformers",
         "pipeline_tag": "text-generation",
         "base_model": card.base_model if _is_hub_id(card.base_model) else None,
-        "model-index": [{
-            "name": card.model_id,
-            "results": [{
-                "task": {"type": "text-generation", "name": "Text Generation"},
-                "dataset": {"type": "posts", "name": f"posts behind {card.model_id}"},
-                "metrics": [{
-                    "type": "perplexity", "name": "Validation perplexity",
-                    "value": round(card.perplexity, 4),
-                }],
-            }],
-        }],
+        "model-index": [
+            {
+                "name": card.model_id,
+                "results": [
+                    {
+                        "task": {"type": "text-generation", "name": "Text Generation"},
+                        "dataset": {"type": "posts", "name": f"posts behind {card.model_id}"},
+                        "metrics": [
+                            {
+                                "type": "perplexity",
+                                "name": "Validation perplexity",
+                                "value": round(card.perplexity, 4),
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
     }
     meta = {k: v for k, v in meta.items() if v is not None}
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---"
@@ -159,7 +177,9 @@ def _training_data(card: CardData) -> str:
     return (
         "## Training data\n\n"
         f"The model was trained on posts from {_cell(display_name(card))}.\n\n"
-        + table + "\n\n" + explore
+        + table
+        + "\n\n"
+        + explore
     )
 
 
@@ -213,8 +233,10 @@ def _about() -> str:
 
 
 def _is_hub_id(name: str) -> bool:
-    return name != "tiny" and not name.startswith(("/", ".", "~")) and bool(
-        re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name)
+    return (
+        name != "tiny"
+        and not name.startswith(("/", ".", "~"))
+        and bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name))
     )
 
 

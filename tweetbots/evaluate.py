@@ -74,8 +74,11 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
         inputs = tokenizer(EOS + prompt, return_tensors="pt")
         with torch.inference_mode():
             outputs = model.generate(
-                **inputs, do_sample=True, top_p=settings.top_p,
-                temperature=settings.temperature, max_length=max_length,
+                **inputs,
+                do_sample=True,
+                top_p=settings.top_p,
+                temperature=settings.temperature,
+                max_length=max_length,
                 min_length=min(settings.min_length, max_length),
                 num_return_sequences=settings.samples_per_prompt,
                 pad_token_id=tokenizer.eos_token_id,

@@ -36,8 +36,14 @@ def wandb_mode() -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
-def log_stage(stage: str, group: str, inputs: list[ArtifactRef], outputs: list[ArtifactRef],
-              config: dict | None = None, metrics: dict | None = None) -> str | None:
+def log_stage(
+    stage: str,
+    group: str,
+    inputs: list[ArtifactRef],
+    outputs: list[ArtifactRef],
+    config: dict | None = None,
+    metrics: dict | None = None,
+) -> str | None:
     """One W&B run for one stage execution; returns the run's URL when online."""
     mode = wandb_mode()
     if mode == "disabled":
@@ -45,8 +51,11 @@ def log_stage(stage: str, group: str, inputs: list[ArtifactRef], outputs: list[A
     import wandb
 
     run = wandb.init(
-        project=os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT), job_type=stage, group=group,
-        mode=mode, reinit="finish_previous",
+        project=os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT),
+        job_type=stage,
+        group=group,
+        mode=mode,
+        reinit="finish_previous",
         config={**(config or {}), "inputs": [i.model_dump(mode="json") for i in inputs]},
     )
     try:
@@ -54,8 +63,9 @@ def log_stage(stage: str, group: str, inputs: list[ArtifactRef], outputs: list[A
             for ref in inputs:
                 run.use_artifact(f"{ref.name}:fp-{ref.fingerprint}")
         for ref in outputs:
-            artifact = wandb.Artifact(ref.name, type=ref.type,
-                                      metadata={"fingerprint": ref.fingerprint})
+            artifact = wandb.Artifact(
+                ref.name, type=ref.type, metadata={"fingerprint": ref.fingerprint}
+            )
             artifact.add_reference(ref.path.as_uri())
             run.log_artifact(artifact, aliases=["latest", f"fp-{ref.fingerprint}"])
         if metrics:

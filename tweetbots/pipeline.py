@@ -33,11 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def _finish(stage: str, bot: str, tmp: Path, final: Path, inputs: list, **summary) -> None:
-    write_manifest(tmp, stage=stage, bot=bot, fingerprint=final.name, inputs=inputs,
-                   summary=summary)
+    write_manifest(
+        tmp, stage=stage, bot=bot, fingerprint=final.name, inputs=inputs, summary=summary
+    )
 
 
 # -- scrape ---------------------------------------------------------------------------
+
 
 def scrape_dir(spec: str, bot: str) -> Path | None:
     """Local sources are addressed by their content; network sources have no fixed dir."""
@@ -62,15 +64,22 @@ def run_scrape(spec: str, bot: str) -> StageOutput:
     content = fingerprint([u["parts"] for u in users])
     out = out or stage_dir("scrapes", bot, spec, content)
     with building(out) as tmp:
-        write_manifest(tmp, stage="scrape", bot=bot, fingerprint=content, inputs=[spec],
-                       summary={"users": users, "profiles": [p.model_dump() for p in
-                                                             batch.profiles]})
-    log.info("scraped %s: %d posts offered, users %s", spec, len(batch.posts),
-             [u["user"] for u in users])
+        write_manifest(
+            tmp,
+            stage="scrape",
+            bot=bot,
+            fingerprint=content,
+            inputs=[spec],
+            summary={"users": users, "profiles": [p.model_dump() for p in batch.profiles]},
+        )
+    log.info(
+        "scraped %s: %d posts offered, users %s", spec, len(batch.posts), [u["user"] for u in users]
+    )
     return load_output("scrape", bot, out)
 
 
 # -- clean ----------------------------------------------------------------------------
+
 
 def clean_dir(scrapes: list[StageOutput], bot: str) -> Path:
     return stage_dir("clean", bot, [s.fingerprint for s in scrapes])
@@ -89,13 +98,21 @@ def run_clean(scrapes: list[StageOutput], bot: str) -> StageOutput:
         profiles = [p for s in scrapes for p in s.summary["profiles"]]
         with building(out) as tmp:
             kept.to_parquet(tmp / "posts.parquet", index=False)
-            _finish("clean", bot, tmp, out, [s.fingerprint for s in scrapes],
-                    stats={u: s.model_dump() for u, s in stats.items()},
-                    profiles=profiles, warnings=warnings)
+            _finish(
+                "clean",
+                bot,
+                tmp,
+                out,
+                [s.fingerprint for s in scrapes],
+                stats={u: s.model_dump() for u, s in stats.items()},
+                profiles=profiles,
+                warnings=warnings,
+            )
     return load_output("clean", bot, out)
 
 
 # -- base model -----------------------------------------------------------------------
+
 
 def base_dir(spec: str, clean_output: StageOutput, bot: str) -> Path:
     # `tiny` depends on the corpus (its tokenizer is trained on it); a Hub model on the
@@ -116,20 +133,31 @@ def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
                 model_dir, revision = out, "built-locally"
             else:
                 model_dir, revision = basemodel.resolve_pretrained(spec)
-            _finish("base", bot, tmp, out, [spec], model=spec, model_dir=str(model_dir),
-                    revision=revision)
+            _finish(
+                "base",
+                bot,
+                tmp,
+                out,
+                [spec],
+                model=spec,
+                model_dir=str(model_dir),
+                revision=revision,
+            )
     return load_output("base", bot, out)
 
 
 # -- tokenize -------------------------------------------------------------------------
 
-def tokens_dir(clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings,
-               bot: str) -> Path:
+
+def tokens_dir(
+    clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings, bot: str
+) -> Path:
     return stage_dir("tokens", bot, clean_output.fingerprint, base.fingerprint, settings)
 
 
-def run_tokenize(clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings,
-                 bot: str) -> StageOutput:
+def run_tokenize(
+    clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings, bot: str
+) -> StageOutput:
     """Split posts by id hash, balance users (train only), pack into token blocks."""
     from transformers import AutoConfig, AutoTokenizer
 
@@ -150,21 +178,38 @@ def run_tokenize(clean_output: StageOutput, base: StageOutput, settings: Tokeniz
                 ids = encode.encode_texts(frame["text"].tolist(), tokenizer)
                 blocks = encode.pack_blocks(ids, tokenizer.eos_token_id, block)
                 np.save(tmp / f"{split}.npy", blocks.astype(dtype))
-                counts[split] = {"posts": len(frame), "blocks": len(blocks),
-                                 "tokens": int(blocks.size)}
-            _finish("tokenize", bot, tmp, out, [clean_output.fingerprint, base.fingerprint],
-                    block_size=block, settings=settings.model_dump(), **counts)
+                counts[split] = {
+                    "posts": len(frame),
+                    "blocks": len(blocks),
+                    "tokens": int(blocks.size),
+                }
+            _finish(
+                "tokenize",
+                bot,
+                tmp,
+                out,
+                [clean_output.fingerprint, base.fingerprint],
+                block_size=block,
+                settings=settings.model_dump(),
+                **counts,
+            )
     return load_output("tokenize", bot, out)
 
 
 # -- fine-tune ------------------------------------------------------------------------
 
+
 def model_dir(tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str) -> Path:
     return stage_dir("models", bot, tokens.fingerprint, base.fingerprint, settings)
 
 
-def run_fine_tune(tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str,
-                  on_progress: train.ProgressCallback | None = None) -> StageOutput:
+def run_fine_tune(
+    tokens: StageOutput,
+    base: StageOutput,
+    settings: TrainSettings,
+    bot: str,
+    on_progress: train.ProgressCallback | None = None,
+) -> StageOutput:
     """Fine-tune the base on the train blocks; save a standard save_pretrained dir."""
     out = model_dir(tokens, base, settings, bot)
     if not is_complete(out):
@@ -173,25 +218,59 @@ def run_fine_tune(tokens: StageOutput, base: StageOutput, settings: TrainSetting
         # Beside the output, not inside its temp dir: it must survive a killed process.
         checkpoints = out.with_name(f"{out.name}.checkpoint")
         with building(out) as tmp:
-            metrics = train.fine_tune(Path(base.summary["model_dir"]), blocks, settings, rate,
-                                      tmp, checkpoints, on_progress)
+            metrics = train.fine_tune(
+                Path(base.summary["model_dir"]),
+                blocks,
+                settings,
+                rate,
+                tmp,
+                checkpoints,
+                on_progress,
+            )
             (tmp / "metrics.json").write_text(metrics.model_dump_json(indent=2))
-            _finish("fine-tune", bot, tmp, out, [tokens.fingerprint, base.fingerprint],
-                    settings=settings.model_dump(), **metrics.model_dump())
+            _finish(
+                "fine-tune",
+                bot,
+                tmp,
+                out,
+                [tokens.fingerprint, base.fingerprint],
+                settings=settings.model_dump(),
+                **metrics.model_dump(),
+            )
         shutil.rmtree(checkpoints, ignore_errors=True)
     return load_output("fine-tune", bot, out)
 
 
 # -- evaluate -------------------------------------------------------------------------
 
-def eval_dir(model: StageOutput, base: StageOutput, tokens: StageOutput,
-             clean_output: StageOutput, settings: EvalSettings, bot: str) -> Path:
-    return stage_dir("eval", bot, model.fingerprint, base.fingerprint, tokens.fingerprint,
-                     clean_output.fingerprint, settings)
+
+def eval_dir(
+    model: StageOutput,
+    base: StageOutput,
+    tokens: StageOutput,
+    clean_output: StageOutput,
+    settings: EvalSettings,
+    bot: str,
+) -> Path:
+    return stage_dir(
+        "eval",
+        bot,
+        model.fingerprint,
+        base.fingerprint,
+        tokens.fingerprint,
+        clean_output.fingerprint,
+        settings,
+    )
 
 
-def run_evaluate(model: StageOutput, base: StageOutput, tokens: StageOutput,
-                 clean_output: StageOutput, settings: EvalSettings, bot: str) -> StageOutput:
+def run_evaluate(
+    model: StageOutput,
+    base: StageOutput,
+    tokens: StageOutput,
+    clean_output: StageOutput,
+    settings: EvalSettings,
+    bot: str,
+) -> StageOutput:
     """Base vs fine-tuned on held-out blocks, samples, memorisation, distinct-2."""
     out = eval_dir(model, base, tokens, clean_output, settings, bot)
     if not is_complete(out):
@@ -203,37 +282,69 @@ def run_evaluate(model: StageOutput, base: StageOutput, tokens: StageOutput,
         val_fraction = tokens.summary["settings"]["val_fraction"]
         train_texts = posts["text"][~encode.is_validation(posts["id"], val_fraction)].tolist()
         report = evaluate.EvalReport(
-            base_loss=base_loss, base_perplexity=evaluate.perplexity(base_loss), loss=loss,
-            perplexity=evaluate.perplexity(loss), validation_tokens=int(val.size),
+            base_loss=base_loss,
+            base_perplexity=evaluate.perplexity(base_loss),
+            loss=loss,
+            perplexity=evaluate.perplexity(loss),
+            validation_tokens=int(val.size),
             samples=samples,
-            memorisation_rate=evaluate.memorisation_rate(samples, train_texts,
-                                                         settings.memorisation_words),
+            memorisation_rate=evaluate.memorisation_rate(
+                samples, train_texts, settings.memorisation_words
+            ),
             distinct_2=evaluate.distinct_2(samples),
         )
         with building(out) as tmp:
             (tmp / "report.json").write_text(report.model_dump_json(indent=2))
             evaluate.render_predictions_png(samples, f"@{bot}", tmp / "predictions.png")
-            _finish("evaluate", bot, tmp, out, [model.fingerprint, tokens.fingerprint],
-                    **report.model_dump(mode="json"))
+            _finish(
+                "evaluate",
+                bot,
+                tmp,
+                out,
+                [model.fingerprint, tokens.fingerprint],
+                **report.model_dump(mode="json"),
+            )
     return load_output("evaluate", bot, out)
 
 
 # -- publish --------------------------------------------------------------------------
 
+
 def default_target() -> str:
     return (data_root() / "published").as_uri()
 
 
-def publish_dir(model: StageOutput, report: StageOutput, clean_output: StageOutput,
-                base: StageOutput, settings: PublishSettings, bot: str) -> Path:
+def publish_dir(
+    model: StageOutput,
+    report: StageOutput,
+    clean_output: StageOutput,
+    base: StageOutput,
+    settings: PublishSettings,
+    bot: str,
+) -> Path:
     target = settings.target or default_target()
-    return stage_dir("publish", bot, model.fingerprint, report.fingerprint,
-                     clean_output.fingerprint, base.fingerprint, target, settings.force)
+    return stage_dir(
+        "publish",
+        bot,
+        model.fingerprint,
+        report.fingerprint,
+        clean_output.fingerprint,
+        base.fingerprint,
+        target,
+        settings.force,
+    )
 
 
-def run_publish(model: StageOutput, report: StageOutput, clean_output: StageOutput,
-                base: StageOutput, settings: PublishSettings, bot: str,
-                token: str | None = None, message: str = "Publish bot") -> StageOutput:
+def run_publish(
+    model: StageOutput,
+    report: StageOutput,
+    clean_output: StageOutput,
+    base: StageOutput,
+    settings: PublishSettings,
+    bot: str,
+    token: str | None = None,
+    message: str = "Publish bot",
+) -> StageOutput:
     """Write the card and publish model + card + predictions, if the gate lets it through."""
     out = publish_dir(model, report, clean_output, base, settings, bot)
     if is_complete(out):
@@ -247,32 +358,60 @@ def run_publish(model: StageOutput, report: StageOutput, clean_output: StageOutp
         if better or settings.force:
             card_text = card.render_card(_card_data(report, clean_output, base, target, bot))
             (tmp / "README.md").write_text(card_text, encoding="utf-8")
-            files = {p.name: p for p in sorted(model.path.iterdir())
-                     if p.name not in {"manifest.json", "metrics.json"}}
-            files |= {"README.md": tmp / "README.md",
-                      "predictions.png": report.path / "predictions.png"}
+            files = {
+                p.name: p
+                for p in sorted(model.path.iterdir())
+                if p.name not in {"manifest.json", "metrics.json"}
+            }
+            files |= {
+                "README.md": tmp / "README.md",
+                "predictions.png": report.path / "predictions.png",
+            }
             url = publish.publish(files, target, bot, message, token)
         else:
-            log.warning("not publishing %s: perplexity %.3f does not beat the published %.3f",
-                        bot, new, current)
-        _finish("publish", bot, tmp, out, [model.fingerprint, report.fingerprint],
-                target=target, url=url, published=url is not None, perplexity=new,
-                previous_perplexity=current, card=str(out / "README.md") if url else None,
-                model_dir=str(model.path), report=str(report.path / "report.json"),
-                predictions=str(report.path / "predictions.png"))
+            log.warning(
+                "not publishing %s: perplexity %.3f does not beat the published %.3f",
+                bot,
+                new,
+                current,
+            )
+        _finish(
+            "publish",
+            bot,
+            tmp,
+            out,
+            [model.fingerprint, report.fingerprint],
+            target=target,
+            url=url,
+            published=url is not None,
+            perplexity=new,
+            previous_perplexity=current,
+            card=str(out / "README.md") if url else None,
+            model_dir=str(model.path),
+            report=str(report.path / "report.json"),
+            predictions=str(report.path / "predictions.png"),
+        )
     return load_output("publish", bot, out)
 
 
-def _card_data(report: StageOutput, clean_output: StageOutput, base: StageOutput,
-               target: str, bot: str) -> card.CardData:
+def _card_data(
+    report: StageOutput, clean_output: StageOutput, base: StageOutput, target: str, bot: str
+) -> card.CardData:
     profiles = {p["user"]: p for p in clean_output.summary["profiles"]}
     users = [
-        card.CardUser(user=user, display_name=profiles.get(user, {}).get("display_name", user),
-                      avatar_url=profiles.get(user, {}).get("avatar_url"), **stats)
+        card.CardUser(
+            user=user,
+            display_name=profiles.get(user, {}).get("display_name", user),
+            avatar_url=profiles.get(user, {}).get("avatar_url"),
+            **stats,
+        )
         for user, stats in clean_output.summary["stats"].items()
     ]
     return card.CardData(
-        model_id=publish.model_id(target, bot), users=users, base_model=base.summary["model"],
+        model_id=publish.model_id(target, bot),
+        users=users,
+        base_model=base.summary["model"],
         perplexity=report.summary["perplexity"],
-        base_perplexity=report.summary["base_perplexity"], thumbnail="predictions.png",
+        base_perplexity=report.summary["base_perplexity"],
+        thumbnail="predictions.png",
     )

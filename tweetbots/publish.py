@@ -46,8 +46,9 @@ def published_perplexity(target: str, bot: str, token: str | None = None) -> flo
     return _hub_card_perplexity(location, token)
 
 
-def publish(files: dict[str, Path], target: str, bot: str, message: str,
-            token: str | None = None) -> str:
+def publish(
+    files: dict[str, Path], target: str, bot: str, message: str, token: str | None = None
+) -> str:
     """Put `files` (name in the repo -> local file or directory) at `target`; return a URL."""
     scheme, location = parse_target(target, bot)
     if scheme == "file":
@@ -73,8 +74,7 @@ def _publish_to_directory(files: dict[str, Path], final: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
-                    token: str | None) -> str:
+def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str, token: str | None) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -85,11 +85,14 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str,
         )
     api = HfApi(token=token)
     operations = [
-        CommitOperationAdd(path_in_repo=f"{name}/{p.relative_to(source).as_posix()}"
-                           if source.is_dir() else name, path_or_fileobj=p)
+        CommitOperationAdd(
+            path_in_repo=f"{name}/{p.relative_to(source).as_posix()}" if source.is_dir() else name,
+            path_or_fileobj=p,
+        )
         for name, source in files.items()
-        for p in (sorted(x for x in source.rglob("*") if x.is_file())
-                  if source.is_dir() else [source])
+        for p in (
+            sorted(x for x in source.rglob("*") if x.is_file()) if source.is_dir() else [source]
+        )
     ]
     try:
         api.create_repo(repo_id, exist_ok=True)
@@ -112,7 +115,8 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
     # Errors keep their HTTP status, so the task retries a 5xx.
     response = get_session().get(
         f"{constants.ENDPOINT}/{repo_id}/resolve/main/README.md",
-        headers=build_hf_headers(token=token), timeout=_HUB_READ_TIMEOUT_S,
+        headers=build_hf_headers(token=token),
+        timeout=_HUB_READ_TIMEOUT_S,
     )
     try:
         hf_raise_for_status(response)
@@ -126,13 +130,14 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
     return read_card_perplexity(response.content.decode("utf-8"))
 
 
-
 def _rejected_token(error, repo_id: str) -> PublishError | None:
     """A 401/403 as one line naming the repo (retrying cannot help); None for other errors."""
     status = error.response.status_code
     if status not in (401, 403):
         return None
     reason = " ".join((error.server_message or f"HTTP {status}").split())
-    return PublishError(f"token rejected by the Hub for {repo_id}: {reason} "
-                        "(check HF_TOKEN or the Prefect Secret block 'hf-token'; it needs "
-                        "write access)")
+    return PublishError(
+        f"token rejected by the Hub for {repo_id}: {reason} "
+        "(check HF_TOKEN or the Prefect Secret block 'hf-token'; it needs "
+        "write access)"
+    )

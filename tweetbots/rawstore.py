@@ -35,8 +35,9 @@ def user_dir(root: Path, platform: str, user: str) -> Path:
     return root / "raw" / platform / user
 
 
-def append_posts(posts: pd.DataFrame, root: Path,
-                 expected: tuple[str, str] | None = None) -> list[dict]:
+def append_posts(
+    posts: pd.DataFrame, root: Path, expected: tuple[str, str] | None = None
+) -> list[dict]:
     """Add unseen posts to each user's store; return each user's parts (relative paths).
 
     `expected` (platform, user) is listed even when nothing new came back for it, so an

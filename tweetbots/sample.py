@@ -48,21 +48,60 @@ _BAKER = _Persona(
     seed=11,
     posts=704,
     slots={
-        "bread": ("sourdough", "rye loaf", "seeded batard", "focaccia", "baguette", "brioche",
-                  "country loaf", "spelt boule", "cinnamon buns", "croissants"),
+        "bread": (
+            "sourdough",
+            "rye loaf",
+            "seeded batard",
+            "focaccia",
+            "baguette",
+            "brioche",
+            "country loaf",
+            "spelt boule",
+            "cinnamon buns",
+            "croissants",
+        ),
         "flour": ("strong white", "wholemeal", "dark rye", "spelt", "einkorn", "emmer"),
         "hydration": ("68", "72", "75", "78", "80", "85"),
-        "time": ("at 5am", "before sunrise", "at half four", "all night", "since midnight",
-                 "before the first customer"),
-        "feeling": ("proud", "humbled", "giddy", "sleepy but happy", "a bit smug",
-                    "covered in flour"),
+        "time": (
+            "at 5am",
+            "before sunrise",
+            "at half four",
+            "all night",
+            "since midnight",
+            "before the first customer",
+        ),
+        "feeling": (
+            "proud",
+            "humbled",
+            "giddy",
+            "sleepy but happy",
+            "a bit smug",
+            "covered in flour",
+        ),
         "starter": ("Doug", "Doug the starter", "my levain", "the starter"),
-        "result": ("great oven spring", "an open crumb", "a blistered crust", "a proper ear",
-                   "a glossy crumb", "a crackly crust"),
-        "problem": ("a flat loaf", "a gummy crumb", "a burnt bottom", "an underproofed batch",
-                    "a tight crumb", "a sticky dough"),
-        "customer": ("A regular", "A tiny customer", "The postman", "A lady from the allotments",
-                     "A kid in a dino jumper"),
+        "result": (
+            "great oven spring",
+            "an open crumb",
+            "a blistered crust",
+            "a proper ear",
+            "a glossy crumb",
+            "a crackly crust",
+        ),
+        "problem": (
+            "a flat loaf",
+            "a gummy crumb",
+            "a burnt bottom",
+            "an underproofed batch",
+            "a tight crumb",
+            "a sticky dough",
+        ),
+        "customer": (
+            "A regular",
+            "A tiny customer",
+            "The postman",
+            "A lady from the allotments",
+            "A kid in a dino jumper",
+        ),
     },
     templates=(
         "Fed {starter} {time} and the {bread} is finally in the oven. Hoping for {result}.",
@@ -96,13 +135,27 @@ _BAKER = _Persona(
         "come by the bakery on Saturday, I'll save you some {bread}",
         "oh that's {result} for sure, well done!",
     ),
-    short=("lol", "yes!! https://t.co/Xb3kQ9", "@rye_guy #tbt wow", "🍞🍞🍞", "so tired",
-           "BREAD https://t.co/Lm2Pq8", "@crumbshotclub same", "#sourdough &lt;3", "omg"),
+    short=(
+        "lol",
+        "yes!! https://t.co/Xb3kQ9",
+        "@rye_guy #tbt wow",
+        "🍞🍞🍞",
+        "so tired",
+        "BREAD https://t.co/Lm2Pq8",
+        "@crumbshotclub same",
+        "#sourdough &lt;3",
+        "omg",
+    ),
     retweets=(
-        ("millhouse_flour", "Real bread needs only flour, water & salt. Everything else is a "
-                            "choice. https://t.co/Rb4Kx1Wq"),
-        ("breadhistorian", "The oldest bread ever found is 14,000 years old. Your starter is a "
-                           "baby."),
+        (
+            "millhouse_flour",
+            "Real bread needs only flour, water & salt. Everything else is a "
+            "choice. https://t.co/Rb4Kx1Wq",
+        ),
+        (
+            "breadhistorian",
+            "The oldest bread ever found is 14,000 years old. Your starter is a baby.",
+        ),
         ("ovenspring_ana", "Crumb shot thread! Show me your best loaf of the week 👇"),
         ("crumbshotclub", "This week's theme: rye. Tag us & we'll share our favourites."),
     ),
@@ -120,24 +173,48 @@ _ASTRONOMER = _Persona(
     seed=23,
     posts=697,
     slots={
-        "target": ("Jupiter", "Saturn", "the Orion Nebula", "M13", "the Andromeda Galaxy",
-                   "the Pleiades", "Mars", "the Ring Nebula", "the Moon's terminator",
-                   "Albireo"),
-        "scope": ("the 8-inch Dob", "the little refractor", "my old 114mm reflector",
-                  "the binoculars", "the big Dob"),
+        "target": (
+            "Jupiter",
+            "Saturn",
+            "the Orion Nebula",
+            "M13",
+            "the Andromeda Galaxy",
+            "the Pleiades",
+            "Mars",
+            "the Ring Nebula",
+            "the Moon's terminator",
+            "Albireo",
+        ),
+        "scope": (
+            "the 8-inch Dob",
+            "the little refractor",
+            "my old 114mm reflector",
+            "the binoculars",
+            "the big Dob",
+        ),
         "sky": ("Bortle 4", "Bortle 6", "Hazy", "Crystal clear", "Moonless", "Windy"),
         "seeing": ("rock steady", "boiling", "decent", "surprisingly good", "awful"),
         "hour": ("1am", "2am", "midnight", "dawn", "dusk"),
-        "detail": ("the Cassini division", "the Great Red Spot", "four Galilean moons",
-                   "dust lanes", "the Trapezium", "a hint of spiral arms", "a polar cap",
-                   "the colour contrast"),
-        "weather": ("the clouds rolled in", "the dew got everything",
-                    "a neighbour switched on a floodlight", "the wind picked up",
-                    "my fingers froze"),
+        "detail": (
+            "the Cassini division",
+            "the Great Red Spot",
+            "four Galilean moons",
+            "dust lanes",
+            "the Trapezium",
+            "a hint of spiral arms",
+            "a polar cap",
+            "the colour contrast",
+        ),
+        "weather": (
+            "the clouds rolled in",
+            "the dew got everything",
+            "a neighbour switched on a floodlight",
+            "the wind picked up",
+            "my fingers froze",
+        ),
     },
     templates=(
-        "Clear skies at last! Out with {scope} at {hour} and the seeing on {target} was "
-        "{seeing}.",
+        "Clear skies at last! Out with {scope} at {hour} and the seeing on {target} was {seeing}.",
         "Saw {detail} on {target} tonight through {scope}. Still gives me chills every time.",
         "{sky} sky tonight, seeing was {seeing}. Logged {target} & went back for seconds.",
         "Collimated {scope} for the first time in months. Stars are pinpoints again, who knew.",
@@ -147,8 +224,7 @@ _ASTRONOMER = _Persona(
         "Light pollution update: the new car park lights are brighter than {target}. Writing "
         "to the council again.",
         "Tip for beginners: let {scope} cool for half an hour before you judge the view.",
-        "Stars down to magnitude < 6 from the back garden tonight. That almost never happens "
-        "here.",
+        "Stars down to magnitude < 6 from the back garden tonight. That almost never happens here.",
         "Sketching {target} at the eyepiece at {hour}. My drawing is terrible but I remember "
         "every detail.",
         "Star party this weekend if the forecast holds. Bringing {scope}, flasks of tea & a "
@@ -156,10 +232,8 @@ _ASTRONOMER = _Persona(
         "Nothing beats the first look at {target} through {scope} with someone who has never "
         "seen it.",
         "Waited all week for a gap in the clouds and of course at {hour} {weather}.",
-        'The "dark site" turned out to be next to a floodlit farm. Still bagged {target} '
-        "though.",
-        "Reminder: {target} is well placed this month. Go outside, look up, tell me what you "
-        "see.",
+        'The "dark site" turned out to be next to a floodlit farm. Still bagged {target} though.',
+        "Reminder: {target} is well placed this month. Go outside, look up, tell me what you see.",
     ),
     replies=(
         "lovely! what eyepiece were you using?",
@@ -169,18 +243,38 @@ _ASTRONOMER = _Persona(
         "that is a seriously good sketch, better than mine",
         "happy to lend you {scope} for the star party",
     ),
-    short=("wow", "clouds. again. https://t.co/Cl0udY", "@nebula_nick #tbt wow", "🔭🔭",
-           "yes!! https://t.co/x", "@moonwatch_mo ha", "brrr", "#clearskies &gt;&gt;", "lol"),
+    short=(
+        "wow",
+        "clouds. again. https://t.co/Cl0udY",
+        "@nebula_nick #tbt wow",
+        "🔭🔭",
+        "yes!! https://t.co/x",
+        "@moonwatch_mo ha",
+        "brrr",
+        "#clearskies &gt;&gt;",
+        "lol",
+    ),
     retweets=(
-        ("nightsky_news", "Jupiter reaches opposition this week: biggest & brightest of the "
-                          "year. https://t.co/Jp0ppX2a"),
+        (
+            "nightsky_news",
+            "Jupiter reaches opposition this week: biggest & brightest of the "
+            "year. https://t.co/Jp0ppX2a",
+        ),
         ("dark_sky_dana", "Turn off your garden lights tonight. The stars will thank you."),
-        ("astro_club_north", "Star party on Saturday at the reservoir car park, 8pm, bring "
-                             "warm layers!"),
+        (
+            "astro_club_north",
+            "Star party on Saturday at the reservoir car park, 8pm, bring warm layers!",
+        ),
         ("nebula_nick", "First light with the new scope and the Orion Nebula looks unreal."),
     ),
-    hashtags=("#astronomy", "#astrophotography", "#clearskies", "#stargazing", "#Jupiter",
-              "#dobsonian"),
+    hashtags=(
+        "#astronomy",
+        "#astrophotography",
+        "#clearskies",
+        "#stargazing",
+        "#Jupiter",
+        "#dobsonian",
+    ),
     emoji=("🔭", "🌌", "🪐", "✨", "🌙", "☁️"),
     friends=("dark_sky_dana", "nebula_nick", "moonwatch_mo", "astro_club_north"),
 )
@@ -194,30 +288,56 @@ _COMMUTER = _Persona(
     seed=37,
     posts=709,
     slots={
-        "route": ("the canal path", "the river route", "the high street",
-                  "the new protected lane", "the ring road crossing", "the park shortcut"),
-        "weather": ("sideways rain", "a brutal headwind", "black ice", "glorious sunshine",
-                    "thick fog", "drizzle"),
-        "bike": ("the cargo bike", "my old steel tourer", "the folding bike", "the e-bike",
-                 "my commuter"),
-        "gear": ("panniers", "mudguards", "dynamo lights", "a rain cape", "overshoes",
-                 "good chain lube"),
+        "route": (
+            "the canal path",
+            "the river route",
+            "the high street",
+            "the new protected lane",
+            "the ring road crossing",
+            "the park shortcut",
+        ),
+        "weather": (
+            "sideways rain",
+            "a brutal headwind",
+            "black ice",
+            "glorious sunshine",
+            "thick fog",
+            "drizzle",
+        ),
+        "bike": (
+            "the cargo bike",
+            "my old steel tourer",
+            "the folding bike",
+            "the e-bike",
+            "my commuter",
+        ),
+        "gear": (
+            "panniers",
+            "mudguards",
+            "dynamo lights",
+            "a rain cape",
+            "overshoes",
+            "good chain lube",
+        ),
         "minutes": ("18", "22", "25", "31", "40"),
-        "thing": ("a delivery van", "a taxi", "a bus", "a pothole the size of a bathtub",
-                  "a parked SUV", "a flock of geese"),
+        "thing": (
+            "a delivery van",
+            "a taxi",
+            "a bus",
+            "a pothole the size of a bathtub",
+            "a parked SUV",
+            "a flock of geese",
+        ),
         "mood": ("smug", "soaked", "alive", "grumpy", "weirdly happy"),
     },
     templates=(
         "{minutes} minutes to work on {bike} via {route}. Arrived {mood}.",
-        "Today's commute featured {weather} and {thing} in the bike lane. Arrived {mood} "
-        "anyway.",
+        "Today's commute featured {weather} and {thing} in the bike lane. Arrived {mood} anyway.",
         "Bike lane status on {route}: blocked by {thing}. Again.",
         "Best purchase of the year: {gear}. Worst purchase: the white trousers.",
         "Rode through {weather} on {bike} and honestly it was the best part of my day.",
-        "Cars stuck in traffic on {route} while I rolled past with the panniers full of "
-        "groceries.",
-        'PSA: {thing} in the bike lane is not "just for a minute". It is never just for a '
-        "minute.",
+        "Cars stuck in traffic on {route} while I rolled past with the panniers full of groceries.",
+        'PSA: {thing} in the bike lane is not "just for a minute". It is never just for a minute.',
         "The new protected lane on {route} is open! Cycled it twice just for fun.",
         "Fixed a flat in {weather} with numb fingers. Character building, apparently.",
         "Commute maths: {minutes} minutes by bike, 45 by bus & the bike is free.",
@@ -238,13 +358,26 @@ _COMMUTER = _Persona(
         "reported it to the council, fingers crossed",
         "welcome to the club, you'll never go back to the bus",
     ),
-    short=("ugh", "yes!! https://t.co/x", "@bob #tbt wow", "🚲💨", "soaked",
-           "@cargo_carla lol", "#bikelane again https://t.co/Bk1Ln3", "nope", "lol"),
+    short=(
+        "ugh",
+        "yes!! https://t.co/x",
+        "@bob #tbt wow",
+        "🚲💨",
+        "soaked",
+        "@cargo_carla lol",
+        "#bikelane again https://t.co/Bk1Ln3",
+        "nope",
+        "lol",
+    ),
     retweets=(
-        ("city_cycle_forum", "The new protected lane opens on Monday! Come ride it with us "
-                             "https://t.co/Cy4LaneZz"),
-        ("cargo_carla", "Took the kids, the shopping & the dog on the cargo bike. Zero "
-                        "parking stress."),
+        (
+            "city_cycle_forum",
+            "The new protected lane opens on Monday! Come ride it with us https://t.co/Cy4LaneZz",
+        ),
+        (
+            "cargo_carla",
+            "Took the kids, the shopping & the dog on the cargo bike. Zero parking stress.",
+        ),
         ("spokes_and_co", "Winter servicing slots now open, book early & keep rolling."),
         ("tom_on_two_wheels", "Headwind both ways again. How is that even possible?"),
     ),
@@ -361,8 +494,9 @@ def _profile(persona: _Persona) -> dict:
 
 def _tweet(persona: _Persona, index: int, rng: random.Random, n: int) -> dict:
     """The n-th newest post: its kind, text and reply fields drawn from `rng`."""
-    created = _NEWEST_POST - timedelta(minutes=n * 1370 + rng.randint(0, 1200),
-                                       seconds=rng.randint(0, 59))
+    created = _NEWEST_POST - timedelta(
+        minutes=n * 1370 + rng.randint(0, 1200), seconds=rng.randint(0, 59)
+    )
     text, reply_to = _post_text(persona, rng)
     return _tweet_record(_snowflake(created, index, n), created, text, reply_to, rng)
 
@@ -435,8 +569,9 @@ def _snowflake(created: datetime, index: int, n: int) -> str:
     return str((millis << 22) | ((index + 1) << 12) | (n % 4096))
 
 
-def _tweet_record(tweet_id: str, created: datetime, text: str, reply_to: str | None,
-                  rng: random.Random) -> dict:
+def _tweet_record(
+    tweet_id: str, created: datetime, text: str, reply_to: str | None, rng: random.Random
+) -> dict:
     record = {
         "retweeted": False,
         "source": '<a href="https://mobile.twitter.com" rel="nofollow">Twitter Web App</a>',
@@ -452,11 +587,13 @@ def _tweet_record(tweet_id: str, created: datetime, text: str, reply_to: str | N
     }
     if reply_to:
         replied = int(tweet_id) - rng.randint(10**9, 10**12)
-        record.update({
-            "in_reply_to_status_id_str": str(replied),
-            "in_reply_to_status_id": str(replied),
-            "in_reply_to_screen_name": reply_to,
-        })
+        record.update(
+            {
+                "in_reply_to_status_id_str": str(replied),
+                "in_reply_to_status_id": str(replied),
+                "in_reply_to_screen_name": reply_to,
+            }
+        )
     return record
 
 
@@ -477,16 +614,22 @@ def _add_note_tweet(tweets: list[dict], rng: random.Random) -> dict:
     return {
         "noteTweetId": str(int(tweet["id_str"]) + 7),
         "updatedAt": iso,
-        "lifecycle": {"value": "live", "name": "Live", "originalName": "live",
-                      "annotations": {}},
+        "lifecycle": {"value": "live", "name": "Live", "originalName": "live", "annotations": {}},
         "createdAt": iso,
-        "core": {"styletags": [], "urls": [], "text": full, "mentions": [], "cashtags": [],
-                 "hashtags": []},
+        "core": {
+            "styletags": [],
+            "urls": [],
+            "text": full,
+            "mentions": [],
+            "cashtags": [],
+            "hashtags": [],
+        },
     }
 
 
 def _parse_twitter_time(text: str) -> datetime:
     _, month, day, clock, _, year = text.split()
     hours, minutes, seconds = (int(x) for x in clock.split(":"))
-    return datetime(int(year), _MONTHS.index(month) + 1, int(day), hours, minutes, seconds,
-                    tzinfo=UTC)
+    return datetime(
+        int(year), _MONTHS.index(month) + 1, int(day), hours, minutes, seconds, tzinfo=UTC
+    )

@@ -121,5 +121,10 @@ class StageOutput(BaseModel):
 def load_output(stage: str, bot: str, directory: Path) -> StageOutput:
     """The StageOutput recorded in a complete stage directory."""
     manifest = read_manifest(directory)
-    return StageOutput(stage=stage, bot=bot, path=directory,
-                       fingerprint=manifest["fingerprint"], summary=manifest.get("summary", {}))
+    return StageOutput(
+        stage=stage,
+        bot=bot,
+        path=directory,
+        fingerprint=manifest["fingerprint"],
+        summary=manifest.get("summary", {}),
+    )

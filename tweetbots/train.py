@@ -89,8 +89,14 @@ def fine_tune(
     batches = _batch_schedule(len(blocks), settings)
     data = torch.from_numpy(blocks.astype(np.int64))
     started, loss_value = time.perf_counter(), float("nan")
-    progress = tqdm(range(start, len(batches)), desc="fine-tune", unit="step", initial=start,
-                    total=len(batches), disable=None)  # disable=None: only on a TTY
+    progress = tqdm(
+        range(start, len(batches)),
+        desc="fine-tune",
+        unit="step",
+        initial=start,
+        total=len(batches),
+        disable=None,
+    )  # disable=None: only on a TTY
     for step in progress:
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, len(batches), learning_rate)
@@ -100,20 +106,32 @@ def fine_tune(
         if on_progress:
             on_progress(step + 1, len(batches), loss_value)
         if (step + 1) % max(len(batches) // 10, 1) == 0:
-            _log_progress(step + 1, len(batches), loss_value, step + 1 - start, started,
-                          settings.batch_size * settings.grad_accum * blocks.shape[1])
+            _log_progress(
+                step + 1,
+                len(batches),
+                loss_value,
+                step + 1 - start,
+                started,
+                settings.batch_size * settings.grad_accum * blocks.shape[1],
+            )
     seconds = time.perf_counter() - started
     tokens = (len(batches) - start) * settings.batch_size * settings.grad_accum * blocks.shape[1]
     _save(model, base_dir, out_dir)
     return TrainMetrics(
-        steps=len(batches), tokens=tokens, seconds=round(seconds, 3),
-        tokens_per_s=round(tokens / max(seconds, 1e-9), 1), final_loss=loss_value,
-        learning_rate=learning_rate, device=device, resumed_from_step=start,
+        steps=len(batches),
+        tokens=tokens,
+        seconds=round(seconds, 3),
+        tokens_per_s=round(tokens / max(seconds, 1e-9), 1),
+        final_loss=loss_value,
+        learning_rate=learning_rate,
+        device=device,
+        resumed_from_step=start,
     )
 
 
-def _log_progress(step: int, total: int, loss: float, steps_done: int, started: float,
-                  tokens_per_step: int) -> None:
+def _log_progress(
+    step: int, total: int, loss: float, steps_done: int, started: float, tokens_per_step: int
+) -> None:
     """About ten lines per run: visible in the Prefect run logs while it trains."""
     rate = steps_done * tokens_per_step / max(time.perf_counter() - started, 1e-9)
     log.info("fine-tune step %d/%d loss %.4f %.0f tokens/s", step, total, loss, rate)
@@ -139,8 +157,11 @@ def _save_checkpoint(model, optimizer, step: int, checkpoint_dir: Path) -> None:
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     tmp = checkpoint_dir / f".{CHECKPOINT}.tmp"
-    state = {"model": getattr(model, "_orig_mod", model).state_dict(),
-             "optimizer": optimizer.state_dict(), "step": step}
+    state = {
+        "model": getattr(model, "_orig_mod", model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+    }
     torch.save(state, tmp)
     os.replace(tmp, checkpoint_dir / CHECKPOINT)
 
@@ -161,9 +182,9 @@ def _batch_schedule(n_blocks: int, settings: TrainSettings) -> list[list[np.ndar
     """Per optimizer step, its micro-batches of block indices; reshuffled every epoch."""
     rng = np.random.default_rng(settings.seed)
     wanted = math.ceil(n_blocks * settings.epochs)
-    order = np.concatenate(
-        [rng.permutation(n_blocks) for _ in range(math.ceil(settings.epochs))]
-    )[:wanted]
+    order = np.concatenate([rng.permutation(n_blocks) for _ in range(math.ceil(settings.epochs))])[
+        :wanted
+    ]
     micro = [order[i : i + settings.batch_size] for i in range(0, wanted, settings.batch_size)]
     return [micro[i : i + settings.grad_accum] for i in range(0, len(micro), settings.grad_accum)]
 

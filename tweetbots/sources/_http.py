@@ -55,12 +55,17 @@ def base_url(env_var: str, default: str) -> str:
 
 def client(base: str) -> httpx.Client:
     """An httpx client for one service, with our User-Agent and timeout."""
-    return httpx.Client(base_url=base, headers={"User-Agent": USER_AGENT},
-                        timeout=POLICY.timeout_s, follow_redirects=True)
+    return httpx.Client(
+        base_url=base,
+        headers={"User-Agent": USER_AGENT},
+        timeout=POLICY.timeout_s,
+        follow_redirects=True,
+    )
 
 
-def polite_get(session: httpx.Client, path: str, params: dict[str, Any] | None,
-               label: str) -> httpx.Response:
+def polite_get(
+    session: httpx.Client, path: str, params: dict[str, Any] | None, label: str
+) -> httpx.Response:
     """GET with retries; returns any answer that is neither a 5xx nor a 429."""
     policy = POLICY
     problem = "no attempt made"
@@ -77,8 +82,14 @@ def polite_get(session: httpx.Client, path: str, params: dict[str, Any] | None,
             if response.status_code == 429:
                 delay = _rate_limit_delay(response, delay, policy, label)
         if attempt < policy.attempts:
-            log.info("%s: %s; retry %d of %d in %.1f s", label, problem, attempt,
-                     policy.attempts - 1, delay)
+            log.info(
+                "%s: %s; retry %d of %d in %.1f s",
+                label,
+                problem,
+                attempt,
+                policy.attempts - 1,
+                delay,
+            )
             sleep(delay)
     raise SourceError(
         f"{label}: {session.base_url.host} failed {policy.attempts} attempts ({problem}); "
@@ -86,8 +97,9 @@ def polite_get(session: httpx.Client, path: str, params: dict[str, Any] | None,
     )
 
 
-def _rate_limit_delay(response: httpx.Response, backoff: float, policy: RetryPolicy,
-                      label: str) -> float:
+def _rate_limit_delay(
+    response: httpx.Response, backoff: float, policy: RetryPolicy, label: str
+) -> float:
     """How long a 429 asks us to wait (our backoff if it does not say)."""
     wait = _rate_limit_wait(response.headers)
     if wait is None:

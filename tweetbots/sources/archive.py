@@ -64,8 +64,13 @@ def read_archive(argument: str) -> SourceBatch:
     if _NOTE_FILE in files:
         notes = _read_items(files, _NOTE_FILE, argument, "noteTweet")
         posts = _apply_note_tweets(posts, notes)
-    log.info("archive %s: %d posts of @%s from %s", argument, len(posts), profile.user,
-             ", ".join(tweet_names))
+    log.info(
+        "archive %s: %d posts of @%s from %s",
+        argument,
+        len(posts),
+        profile.user,
+        ", ".join(tweet_names),
+    )
     return SourceBatch(posts, [profile])
 
 
@@ -127,8 +132,7 @@ def _read_items(files: dict[str, bytes], name: str, argument: str, key: str) -> 
         parsed = json.loads(_JS_ASSIGNMENT.sub("", text, count=1))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(
-            f"archive {argument!r}: {name} is unreadable or truncated ({_one_line(exc)}); "
-            f"{_FIX}"
+            f"archive {argument!r}: {name} is unreadable or truncated ({_one_line(exc)}); {_FIX}"
         ) from exc
     if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
         raise SourceError(
@@ -156,8 +160,9 @@ def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
             f"archive {argument!r} is incomplete: account.js names no username; {_FIX}"
         )
     account = accounts[0]
-    profiles = _read_items(files, _PROFILE_FILE, argument, "profile") if (
-        _PROFILE_FILE in files) else []
+    profiles = (
+        _read_items(files, _PROFILE_FILE, argument, "profile") if (_PROFILE_FILE in files) else []
+    )
     avatar = profiles[0].get("avatarMediaUrl") if profiles else None
     return Profile(
         platform=PLATFORM,
@@ -170,21 +175,28 @@ def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
 def _tweets_frame(tweets: list[dict[str, Any]], user: str) -> pd.DataFrame:
     ids = [str(t["id_str"]) for t in tweets]
     texts = [t["full_text"] for t in tweets]
-    replied_to = [t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id")
-                  for t in tweets]
-    created = pd.to_datetime(pd.Series([t.get("created_at") for t in tweets], dtype="object"),
-                             format=_TWITTER_TIME, utc=True, errors="coerce")
-    return pd.DataFrame({
-        "id": ids,
-        "user": user,
-        "created_at": created,
-        "text": texts,
-        # Archives carry no usable retweet flag (`retweeted` means "I retweeted this").
-        "is_retweet": [text.startswith("RT @") for text in texts],
-        "is_reply": [bool(r) for r in replied_to],
-        "platform": PLATFORM,
-        "url": [f"https://x.com/{user}/status/{i}" for i in ids],
-    })
+    replied_to = [
+        t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id") for t in tweets
+    ]
+    created = pd.to_datetime(
+        pd.Series([t.get("created_at") for t in tweets], dtype="object"),
+        format=_TWITTER_TIME,
+        utc=True,
+        errors="coerce",
+    )
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "user": user,
+            "created_at": created,
+            "text": texts,
+            # Archives carry no usable retweet flag (`retweeted` means "I retweeted this").
+            "is_retweet": [text.startswith("RT @") for text in texts],
+            "is_reply": [bool(r) for r in replied_to],
+            "platform": PLATFORM,
+            "url": [f"https://x.com/{user}/status/{i}" for i in ids],
+        }
+    )
 
 
 def _apply_note_tweets(posts: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
@@ -202,8 +214,9 @@ def _apply_note_tweets(posts: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
         if not text or pd.isna(created):
             continue
         full = html.unescape(text)
-        near = posts.index[(posts["created_at"] - created).abs()
-                           <= pd.Timedelta(seconds=_NOTE_MATCH_SECONDS)]
+        near = posts.index[
+            (posts["created_at"] - created).abs() <= pd.Timedelta(seconds=_NOTE_MATCH_SECONDS)
+        ]
         for row in near:
             if _is_truncation_of(posts.at[row, "text"], full):
                 posts.at[row, "text"] = text

@@ -44,8 +44,10 @@ DEFAULT_BASE_URL = "https://public.api.bsky.app"
 REPOST = "app.bsky.feed.defs#reasonRepost"
 _LINK_FEATURE = "app.bsky.richtext.facet#link"
 # The AT Protocol's handle and DID syntax (atproto.com/specs/handle, /specs/did).
-_HANDLE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-                     r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_HANDLE = re.compile(
+    r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
 _DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-]$")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,18 +67,28 @@ def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
     with client(base_url(BASE_URL_ENV, DEFAULT_BASE_URL)) as session:
         profile = _xrpc(session, "app.bsky.actor.getProfile", {"actor": actor}, label)
         if not isinstance(profile.get("did"), str):
-            raise SourceError(f"{label}: the profile answer has no DID; is "
-                              f"{session.base_url.host} a Bluesky AppView?")
+            raise SourceError(
+                f"{label}: the profile answer has no DID; is "
+                f"{session.base_url.host} a Bluesky AppView?"
+            )
         user = _user(profile)
         rows = _feed_rows(session, profile["did"], user, newer_than, label)
-    log.info("%s: %d posts%s", label, len(rows),
-             f" newer than {newer_than}" if newer_than else "")
+    log.info("%s: %d posts%s", label, len(rows), f" newer than {newer_than}" if newer_than else "")
     posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
-    posts["created_at"] = pd.to_datetime(posts["created_at"], utc=True, format="ISO8601",
-                                         errors="coerce")
-    return SourceBatch(posts, [Profile(
-        platform=PLATFORM, user=user, display_name=profile.get("displayName") or user,
-        avatar_url=profile.get("avatar") or None)])
+    posts["created_at"] = pd.to_datetime(
+        posts["created_at"], utc=True, format="ISO8601", errors="coerce"
+    )
+    return SourceBatch(
+        posts,
+        [
+            Profile(
+                platform=PLATFORM,
+                user=user,
+                display_name=profile.get("displayName") or user,
+                avatar_url=profile.get("avatar") or None,
+            )
+        ],
+    )
 
 
 def _parse_actor(argument: str) -> str:
@@ -99,8 +111,7 @@ def _user(profile: dict[str, Any]) -> str:
     return profile["did"]
 
 
-def _xrpc(session: httpx.Client, method: str, params: dict[str, Any],
-          label: str) -> dict[str, Any]:
+def _xrpc(session: httpx.Client, method: str, params: dict[str, Any], label: str) -> dict[str, Any]:
     """One XRPC query's JSON, its documented errors turned into one-line SourceErrors."""
     response = polite_get(session, f"/xrpc/{method}", params, label)
     try:
@@ -112,18 +123,22 @@ def _xrpc(session: httpx.Client, method: str, params: dict[str, Any],
     error = body.get("error", "") if isinstance(body, dict) else ""
     message = body.get("message", "") if isinstance(body, dict) else ""
     if error in _GONE:
-        raise SourceError(f"{label}: the account {_GONE[error]} ({error}); its posts cannot "
-                          "be read, pick another account")
+        raise SourceError(
+            f"{label}: the account {_GONE[error]} ({error}); its posts cannot "
+            "be read, pick another account"
+        )
     if response.status_code == 404 or message in _NOT_FOUND or error in _NOT_FOUND:
-        raise SourceError(f"{label}: no such Bluesky account; check the handle (as shown on "
-                          "its profile, e.g. alice.bsky.social) or use its DID")
+        raise SourceError(
+            f"{label}: no such Bluesky account; check the handle (as shown on "
+            "its profile, e.g. alice.bsky.social) or use its DID"
+        )
     detail = f"{error}: {message}" if error or message else f"HTTP {response.status_code}"
-    raise SourceError(f"{label}: {method} failed ({' '.join(detail.split())}); "
-                      "try again later")
+    raise SourceError(f"{label}: {method} failed ({' '.join(detail.split())}); try again later")
 
 
-def _feed_rows(session: httpx.Client, did: str, user: str, newer_than: str | None,
-               label: str) -> list[dict[str, Any]]:
+def _feed_rows(
+    session: httpx.Client, did: str, user: str, newer_than: str | None, label: str
+) -> list[dict[str, Any]]:
     """The author feed as raw rows, newest first, until MAX_POSTS, newer_than or the end."""
     params: dict[str, Any] = {"actor": did, "limit": PAGE_SIZE}
     rows: list[dict[str, Any]] = []
@@ -154,8 +169,9 @@ def _item_row(item: dict[str, Any]) -> dict[str, Any] | None:
     author = (post.get("author") or {}).get("handle") or did
     return {
         "id": _repost_id(reason) if repost else rkey,
-        "created_at": (reason.get("indexedAt") if repost
-                       else record.get("createdAt") or post.get("indexedAt")),
+        "created_at": (
+            reason.get("indexedAt") if repost else record.get("createdAt") or post.get("indexedAt")
+        ),
         "text": html.escape(_expanded_text(record), quote=False),
         "is_retweet": repost,
         "is_reply": not repost and record.get("reply") is not None,
@@ -211,7 +227,10 @@ def _link_span(facet: Any, size: int) -> tuple[int, int, str] | None:
         return None
     index = facet.get("index") or {}
     start, end = index.get("byteStart"), index.get("byteEnd")
-    urls = [f.get("uri") for f in facet.get("features") or []
-            if isinstance(f, dict) and f.get("$type") == _LINK_FEATURE]
+    urls = [
+        f.get("uri")
+        for f in facet.get("features") or []
+        if isinstance(f, dict) and f.get("$type") == _LINK_FEATURE
+    ]
     valid = isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size
     return (start, end, urls[0]) if valid and urls and isinstance(urls[0], str) else None

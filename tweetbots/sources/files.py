@@ -42,16 +42,18 @@ def read_post_file(argument: str) -> SourceBatch:
     raw = _read_table(path, argument)
     text = _text_column(raw, argument)
     users = _users(raw, path)
-    posts = pd.DataFrame({
-        "id": _ids(raw, text),
-        "user": users,
-        "created_at": _times(raw),
-        "text": text,
-        "is_retweet": _retweet_flags(raw, text),
-        "is_reply": _reply_flags(raw),
-        "platform": PLATFORM,
-        "url": _first_column(raw, ("url",), default=None),
-    })
+    posts = pd.DataFrame(
+        {
+            "id": _ids(raw, text),
+            "user": users,
+            "created_at": _times(raw),
+            "text": text,
+            "is_retweet": _retweet_flags(raw, text),
+            "is_reply": _reply_flags(raw),
+            "platform": PLATFORM,
+            "url": _first_column(raw, ("url",), default=None),
+        }
+    )
     log.info("file %s: %d posts of %d users", argument, len(posts), users.nunique())
     return SourceBatch(posts, _profiles(raw, users))
 
@@ -136,7 +138,8 @@ def _first_column(raw: pd.DataFrame, names: tuple[str, ...], default: object) ->
 def _ids(raw: pd.DataFrame, text: pd.Series) -> pd.Series:
     given = _first_column(raw, _ID_COLUMNS, default=None).map(_id_string)
     stable = pd.Series(
-        [_stable_id(position, t) for position, t in enumerate(text)], index=raw.index)
+        [_stable_id(position, t) for position, t in enumerate(text)], index=raw.index
+    )
     return given.where(given.notna(), stable)
 
 
@@ -181,6 +184,7 @@ def _handle(value: object) -> str | None:
 
 def _flags(values: pd.Series) -> pd.Series:
     """Booleans from bools, 0/1 or true/false strings; missing cells stay NA."""
+
     def parse(value: object) -> object:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return pd.NA
@@ -214,14 +218,21 @@ def _reply_flags(raw: pd.DataFrame) -> pd.Series:
 def _profiles(raw: pd.DataFrame, users: pd.Series) -> list[Profile]:
     names = _first_column(raw, _NAME_COLUMNS, default=None)
     author_names = _first_column(raw, ("user", "author"), default=None).map(
-        lambda v: v.get("displayname") or v.get("name") if isinstance(v, dict) else None)
+        lambda v: v.get("displayname") or v.get("name") if isinstance(v, dict) else None
+    )
     avatars = _first_column(raw, _AVATAR_COLUMNS, default=None)
     profiles = []
     for user in users.drop_duplicates():
         rows = users == user
         display = _first_text(names[rows]) or _first_text(author_names[rows]) or user
-        profiles.append(Profile(platform=PLATFORM, user=user, display_name=display,
-                                avatar_url=_first_text(avatars[rows])))
+        profiles.append(
+            Profile(
+                platform=PLATFORM,
+                user=user,
+                display_name=display,
+                avatar_url=_first_text(avatars[rows]),
+            )
+        )
     return profiles
 
 

@@ -54,11 +54,13 @@ def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
         statuses = _statuses(session, str(account["id"]), newer_than, label)
     user = f"{username}@{instance}".lower()
     posts = _posts_frame(statuses, user)
-    log.info("%s: %d posts%s", label, len(posts),
-             f" newer than {newer_than}" if newer_than else "")
-    profile = Profile(platform=PLATFORM, user=user,
-                      display_name=account.get("display_name") or username,
-                      avatar_url=account.get("avatar") or None)
+    log.info("%s: %d posts%s", label, len(posts), f" newer than {newer_than}" if newer_than else "")
+    profile = Profile(
+        platform=PLATFORM,
+        user=user,
+        display_name=account.get("display_name") or username,
+        avatar_url=account.get("avatar") or None,
+    )
     return SourceBatch(posts, [profile])
 
 
@@ -83,13 +85,16 @@ def _lookup(session: httpx.Client, username: str, label: str) -> dict[str, Any]:
         )
     account = _json(response, label)
     if not isinstance(account, dict) or "id" not in account:
-        raise SourceError(f"{label}: the account lookup answered without an id; is "
-                          f"{session.base_url.host} a Mastodon instance?")
+        raise SourceError(
+            f"{label}: the account lookup answered without an id; is "
+            f"{session.base_url.host} a Mastodon instance?"
+        )
     return account
 
 
-def _statuses(session: httpx.Client, account_id: str, newer_than: str | None,
-              label: str) -> list[dict[str, Any]]:
+def _statuses(
+    session: httpx.Client, account_id: str, newer_than: str | None, label: str
+) -> list[dict[str, Any]]:
     """Newest first, paged by max_id, keeping since_id on every page."""
     params: dict[str, Any] = {"limit": PAGE_SIZE}
     if newer_than:
@@ -99,8 +104,10 @@ def _statuses(session: httpx.Client, account_id: str, newer_than: str | None,
         response = polite_get(session, f"/api/v1/accounts/{account_id}/statuses", params, label)
         page = _json(response, label)
         if not isinstance(page, list):
-            raise SourceError(f"{label}: the statuses answer is not a list; is "
-                              f"{session.base_url.host} a Mastodon instance?")
+            raise SourceError(
+                f"{label}: the statuses answer is not a list; is "
+                f"{session.base_url.host} a Mastodon instance?"
+            )
         fresh = [s for s in page if not newer_than or _id_key(s["id"]) > _id_key(newer_than)]
         statuses.extend(fresh)
         next_max_id = _next_max_id(response, page)
@@ -137,20 +144,24 @@ def _json(response: httpx.Response, label: str) -> Any:
             "use file:PATH"
         )
     if response.status_code != 200:
-        raise SourceError(f"{label}: {response.url.path} answered HTTP {response.status_code}; "
-                          "try again later")
+        raise SourceError(
+            f"{label}: {response.url.path} answered HTTP {response.status_code}; try again later"
+        )
     try:
         return response.json()
     except ValueError as exc:
-        raise SourceError(f"{label}: {response.url.path} did not answer JSON; is "
-                          f"{response.url.host} a Mastodon instance?") from exc
+        raise SourceError(
+            f"{label}: {response.url.path} did not answer JSON; is "
+            f"{response.url.host} a Mastodon instance?"
+        ) from exc
 
 
 def _posts_frame(statuses: list[dict[str, Any]], user: str) -> pd.DataFrame:
     rows = [_post_row(status, user) for status in statuses]
     posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
-    posts["created_at"] = pd.to_datetime(posts["created_at"], utc=True, format="ISO8601",
-                                         errors="coerce")
+    posts["created_at"] = pd.to_datetime(
+        posts["created_at"], utc=True, format="ISO8601", errors="coerce"
+    )
     return posts
 
 
