@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# The fake Mastodon and Bluesky servers: used by the sources' tests and the CLI's.
+pytest_plugins = ["network_fixtures"]
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 
 

@@ -1,4 +1,8 @@
-"""Fixtures for the network sources: local fake servers and short retry waits."""
+"""Fixtures for the network sources: local fake servers and short retry waits.
+
+A pytest plugin (registered in tests/conftest.py) rather than a conftest of one folder:
+the source readers' tests and the CLI's tests both run against these servers.
+"""
 
 import pytest
 from _fake_servers import FakeBluesky, FakeMastodon, FakeServer
@@ -9,11 +13,19 @@ from tweetbots.sources import _http
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Backoff of centiseconds and rate-limit waits of at most 2 s; no proxy in the way."""
-    monkeypatch.setattr(_http, "POLICY",
-                        _http.RetryPolicy(attempts=4, backoff_s=0.01, max_wait_s=2.0,
-                                          timeout_s=5.0))
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY",
-                 "all_proxy"):
+    monkeypatch.setattr(
+        _http,
+        "POLICY",
+        _http.RetryPolicy(attempts=4, backoff_s=0.01, max_wait_s=2.0, timeout_s=5.0),
+    )
+    for name in (
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
