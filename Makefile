@@ -30,3 +30,4 @@ serve: install
 
 bench: install
 	$(BIN)/python bench/clean.py
+	$(BIN)/python bench/train.py --small  # CPU smoke run; on a GPU: bench/train.py

@@ -81,10 +81,8 @@ def fine_tune(
 
     device = pick_device(settings.device)
     torch.manual_seed(settings.seed)
-    model = _load_for_training(base_dir, device, settings.compile)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=learning_rate, weight_decay=0.0, fused=device == "cuda"
-    )
+    model = load_for_training(base_dir, device, settings.compile)
+    optimizer = make_optimizer(model, learning_rate, device)
     start = _resume(model, optimizer, checkpoint_dir)
     batches = _batch_schedule(len(blocks), settings)
     data = torch.from_numpy(blocks.astype(np.int64))
@@ -100,7 +98,7 @@ def fine_tune(
     for step in progress:
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, len(batches), learning_rate)
-        loss_value = _train_step(model, optimizer, data, batches[step], device)
+        loss_value = train_step(model, optimizer, data, batches[step], device)
         if checkpoint_dir and (step + 1) % settings.checkpoint_every == 0:
             _save_checkpoint(model, optimizer, step + 1, checkpoint_dir)
         if on_progress:
@@ -166,7 +164,8 @@ def _save_checkpoint(model, optimizer, step: int, checkpoint_dir: Path) -> None:
     os.replace(tmp, checkpoint_dir / CHECKPOINT)
 
 
-def _load_for_training(base_dir: Path, device: str, compile_model: bool):
+def load_for_training(base_dir: Path, device: str, compile_model: bool):
+    """The base model in training mode on `device`: SDPA attention, TF32 matmuls on CUDA."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -175,7 +174,10 @@ def _load_for_training(base_dir: Path, device: str, compile_model: bool):
         torch.backends.cudnn.allow_tf32 = True
     model = AutoModelForCausalLM.from_pretrained(base_dir, attn_implementation="sdpa")
     model.to(device).train()
-    return torch.compile(model) if compile_model else model
+    if not compile_model:
+        return model
+    log.info("torch.compile: the first steps include compiling the model")
+    return torch.compile(model)
 
 
 def _batch_schedule(n_blocks: int, settings: TrainSettings) -> list[list[np.ndarray]]:
@@ -189,7 +191,20 @@ def _batch_schedule(n_blocks: int, settings: TrainSettings) -> list[list[np.ndar
     return [micro[i : i + settings.grad_accum] for i in range(0, len(micro), settings.grad_accum)]
 
 
-def _train_step(model, optimizer, data, micro_batches, device: str) -> float:
+def make_optimizer(model, learning_rate: float, device: str):
+    """AdamW without weight decay (the original's); one fused kernel per step on CUDA."""
+    import torch
+
+    return torch.optim.AdamW(
+        model.parameters(), lr=learning_rate, weight_decay=0.0, fused=device == "cuda"
+    )
+
+
+def train_step(model, optimizer, data, micro_batches, device: str) -> float:
+    """One optimizer step over `micro_batches` (block indices into `data`); its mean loss.
+
+    Public so that bench/train.py times exactly the step `fine_tune` runs.
+    """
     import torch
 
     total = 0.0
