@@ -1,4 +1,4 @@
-"""The `tweetbots` command line: demo, train, stats, generate.
+"""The `tweetbots` command line: demo, train, stats, generate, lineage sync.
 
 Prefect is imported inside the commands that orchestrate (after the environment is
 set), so `stats` and `generate` start fast and work without a Prefect server.
@@ -97,6 +97,60 @@ def generate(
     for sample in sample_predictions(model_dir, EvalSettings(prompts=[prompt],
                                                              samples_per_prompt=n)):
         typer.echo(sample.text)
+
+
+lineage_app = typer.Typer(no_args_is_help=True, help="W&B lineage of the bots.")
+app.add_typer(lineage_app, name="lineage")
+
+
+@lineage_app.command("sync")
+def lineage_sync(
+    wandb_dir: Annotated[
+        Path | None, typer.Option(help="the folder of offline-run-* (default: the data root's)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list the links, make none")] = False,
+) -> None:
+    """After `wandb sync`: declare each stage run's recorded inputs, linking the stages."""
+    configure_local_environment()
+    from tweetbots import lineage
+    from tweetbots.wandb_records import offline_runs
+
+    if not _importable("wandb"):
+        typer.echo("error: lineage sync needs wandb: pip install wandb", err=True)
+        raise typer.Exit(1)
+    runs_dir = wandb_dir or lineage.offline_runs_dir()
+    links = lineage.sync_plan(offline_runs(runs_dir))
+    if not links:
+        typer.echo(f"error: no offline W&B run under {runs_dir} recorded inputs", err=True)
+        raise typer.Exit(1)
+    for link in links:
+        typer.echo(f"{link.job_type} {link.run_id} <- {link.artifact} ({link.digest})")
+    if dry_run:
+        return
+    try:
+        declared = lineage.sync_lineage(links, api_key=_wandb_key())
+    except lineage.LineageSyncError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"declared {declared} of {len(links)} inputs")
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _wandb_key() -> str | None:
+    """WANDB_API_KEY, else the Prefect Secret block when a Prefect server is configured
+    (asking without one would start a temporary server); else W&B's own `wandb login`."""
+    import os
+
+    if os.environ.get("WANDB_API_KEY") or not os.environ.get("PREFECT_API_URL"):
+        return os.environ.get("WANDB_API_KEY")
+    from tasks._common import secret
+
+    return secret("wandb-api-key", "WANDB_API_KEY")
 
 
 def _run_train_bot(bot):

@@ -2,19 +2,16 @@
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.blocks.system import Secret
 from prefect.runtime import flow_run
 
 from tweetbots import lineage
 from tweetbots.store import StageOutput
-
-ARTIFACT_TYPES = {
-    "scrape": "raw-posts", "clean": "clean-posts", "base": "base-model", "tokenize": "tokens",
-    "fine-tune": "model", "evaluate": "eval-report", "publish": "card",
-}
-
 
 # Transport failures by class name: httpx, huggingface_hub's vendored httpx2 and requests
 # each have their own hierarchy, and a stage may raise any of them.
@@ -40,19 +37,42 @@ def artifact_key(bot: str, what: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{bot}-{what}".lower())
 
 
+@contextmanager
+def lineage_run(stage: str, bot: str, inputs: list[StageOutput]) -> Iterator[lineage.StageRun]:
+    """The stage's W&B run, open while the body runs (group = this flow run); afterwards the
+    Prefect run page links it. Only executed stages get one: a cached stage logs nothing."""
+    with lineage.stage_run(
+        stage,
+        group=str(flow_run.id or "local"),
+        inputs=[lineage.artifact_ref(i) for i in inputs],
+        config={"bot": bot, "prefect_flow_run": flow_run.ui_url or flow_run.id},
+        api_key=secret("wandb-api-key", "WANDB_API_KEY"),
+        name=f"{bot}-{stage}",
+    ) as run:
+        yield run
+    _link_wandb_run(stage, bot, run)
+
+
 def record_lineage(output: StageOutput, inputs: list[StageOutput], **metrics) -> str | None:
-    """One W&B run for the stage that just executed (not for cached ones)."""
-    return lineage.log_stage(
-        output.stage, group=str(flow_run.id or "local"),
-        inputs=[_ref(i) for i in inputs], outputs=[_ref(output)],
-        config={"bot": output.bot, "fingerprint": output.fingerprint}, metrics=metrics or None,
-    )
+    """One W&B run for the stage that just executed; its URL when online."""
+    with lineage_run(output.stage, output.bot, inputs) as run:
+        run.log_outputs([lineage.artifact_ref(output)])
+        run.summarize(metrics)
+    return run.url
 
 
-def _ref(output: StageOutput) -> lineage.ArtifactRef:
-    kind = ARTIFACT_TYPES[output.stage]
-    return lineage.ArtifactRef(name=f"{output.bot}-{kind}", type=kind,
-                               fingerprint=output.fingerprint, path=output.path)
+def _link_wandb_run(stage: str, bot: str, run: lineage.StageRun) -> None:
+    """The UI's link to the stage's W&B run; offline, where its files wait for `wandb sync`."""
+    key = artifact_key(bot, f"wandb-{stage}")
+    if run.url:
+        create_link_artifact(run.url, link_text=f"W&B run: {stage}", key=key)
+    elif run.directory:
+        create_markdown_artifact(
+            f"W&B run of **{stage}** (offline): `{run.directory}`\n\n"
+            f"Upload it with `wandb sync {run.directory}`, then `tweetbots lineage sync`.",
+            key=key,
+            description=f"W&B run: {stage}",
+        )
 
 
 def secret(block_name: str, env_var: str) -> str | None:

@@ -2,10 +2,13 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, record_lineage
+from tasks._common import artifact_key, lineage_run
 from tweetbots import pipeline
 from tweetbots.config import EvalSettings
+from tweetbots.lineage import artifact_ref
 from tweetbots.store import StageOutput
+
+EVAL_METRICS = ("perplexity", "base_perplexity", "loss", "memorisation_rate", "distinct_2")
 
 
 @task(name="evaluate", cache_policy=stage_cache(pipeline.eval_dir), retries=0)
@@ -15,9 +18,12 @@ def evaluate_model(model: StageOutput, base: StageOutput, tokens: StageOutput,
     output = pipeline.run_evaluate(model, base, tokens, clean_output, settings, bot)
     create_markdown_artifact(_report_markdown(output.summary), key=artifact_key(bot, "eval"),
                              description="Evaluation report")
-    record_lineage(output, [model, tokens, clean_output],
-                   perplexity=output.summary["perplexity"],
-                   memorisation_rate=output.summary["memorisation_rate"])
+    report = output.summary
+    samples = [[s["prompt"], s["text"]] for s in report["samples"]]
+    with lineage_run("evaluate", bot, [model, base, tokens, clean_output]) as wandb_run:
+        wandb_run.log_table("samples", ["prompt", "text"], samples)
+        wandb_run.log_outputs([artifact_ref(output)])
+        wandb_run.summarize({k: report[k] for k in EVAL_METRICS})
     return output
 
 

@@ -4,10 +4,12 @@ from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, record_lineage
+from tasks._common import artifact_key, lineage_run
 from tweetbots import pipeline
 from tweetbots.config import TrainSettings
+from tweetbots.lineage import StageRun, artifact_ref
 from tweetbots.store import StageOutput
+from tweetbots.train import ProgressCallback, TrainProgress
 
 
 @task(name="fine-tune", cache_policy=stage_cache(pipeline.model_dir), retries=1,
@@ -17,16 +19,24 @@ def fine_tune_model(tokens: StageOutput, base: StageOutput, settings: TrainSetti
     """Fine-tune the base model on the bot's token blocks."""
     progress = create_progress_artifact(0.0, key=artifact_key(bot, "training"),
                                         description="Fine-tuning progress")
+    with lineage_run("fine-tune", bot, [tokens, base]) as wandb_run:
+        report = _progress_reporter(progress, wandb_run)
+        output = pipeline.run_fine_tune(tokens, base, settings, bot, report)
+        update_progress_artifact(progress, 100.0)
+        wandb_run.log_outputs([artifact_ref(output)])
+        wandb_run.summarize({k: output.summary[k] for k in ("final_loss", "tokens_per_s", "steps")})
+    return output
+
+
+def _progress_reporter(progress, wandb_run: StageRun) -> ProgressCallback:
+    """Every step's metrics to W&B; the UI's bar at most once a second (it only has to move)."""
     last_update = [0.0]
 
-    def on_progress(step: int, total: int, _loss: float) -> None:
-        # At most one API call a second: the UI needs a moving bar, not every step.
-        if step == total or time.monotonic() - last_update[0] > 1.0:
-            update_progress_artifact(progress, 100.0 * step / total)
+    def report(step: TrainProgress) -> None:
+        metrics = {"learning_rate": step.learning_rate, "tokens_per_s": step.tokens_per_s}
+        wandb_run.log({"loss": step.loss, **metrics}, step=step.step)
+        if step.step == step.total or time.monotonic() - last_update[0] > 1.0:
+            update_progress_artifact(progress, 100.0 * step.step / step.total)
             last_update[0] = time.monotonic()
 
-    output = pipeline.run_fine_tune(tokens, base, settings, bot, on_progress)
-    update_progress_artifact(progress, 100.0)
-    record_lineage(output, [tokens, base], **{k: output.summary[k] for k in
-                                              ("final_loss", "tokens_per_s", "steps")})
-    return output
+    return report

@@ -344,8 +344,12 @@ def run_publish(
     bot: str,
     token: str | None = None,
     message: str = "Publish bot",
+    wandb_links: dict[str, str | None] | None = None,
 ) -> StageOutput:
-    """Write the card and publish model + card + predictions, if the gate lets it through."""
+    """Write the card and publish model + card + predictions, if the gate lets it through.
+
+    `wandb_links` (`wandb_train_url`, `wandb_data_url`) are the W&B runs the card links.
+    """
     out = publish_dir(model, report, clean_output, base, settings, bot)
     if is_complete(out):
         return load_output("publish", bot, out)
@@ -356,7 +360,8 @@ def run_publish(
     with building(out) as tmp:
         url = None
         if better or settings.force:
-            card_text = card.render_card(_card_data(report, clean_output, base, target, bot))
+            data = _card_data(report, clean_output, base, target, bot, wandb_links or {})
+            card_text = card.render_card(data)
             (tmp / "README.md").write_text(card_text, encoding="utf-8")
             files = {
                 p.name: p
@@ -395,7 +400,12 @@ def run_publish(
 
 
 def _card_data(
-    report: StageOutput, clean_output: StageOutput, base: StageOutput, target: str, bot: str
+    report: StageOutput,
+    clean_output: StageOutput,
+    base: StageOutput,
+    target: str,
+    bot: str,
+    links: dict[str, str | None],
 ) -> card.CardData:
     profiles = {p["user"]: p for p in clean_output.summary["profiles"]}
     users = [
@@ -414,4 +424,5 @@ def _card_data(
         perplexity=report.summary["perplexity"],
         base_perplexity=report.summary["base_perplexity"],
         thumbnail="predictions.png",
+        **links,
     )

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel
@@ -43,8 +44,18 @@ class TrainMetrics(BaseModel):
     resumed_from_step: int = 0
 
 
+class TrainProgress(NamedTuple):
+    """One finished step, for progress bars and metric loggers (W&B) outside the library."""
+
+    step: int
+    total: int
+    loss: float
+    learning_rate: float
+    tokens_per_s: float  # since the (re)start
+
+
 CHECKPOINT = "checkpoint.pt"
-ProgressCallback = Callable[[int, int, float], None]  # (step, total_steps, loss)
+ProgressCallback = Callable[[TrainProgress], None]
 
 
 def pick_device(requested: str) -> str:
@@ -95,25 +106,21 @@ def fine_tune(
         total=len(batches),
         disable=None,
     )  # disable=None: only on a TTY
+    tokens_per_step = settings.batch_size * settings.grad_accum * blocks.shape[1]
     for step in progress:
+        step_lr = cosine_lr(step, len(batches), learning_rate)
         for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, len(batches), learning_rate)
+            group["lr"] = step_lr
         loss_value = train_step(model, optimizer, data, batches[step], device)
         if checkpoint_dir and (step + 1) % settings.checkpoint_every == 0:
             _save_checkpoint(model, optimizer, step + 1, checkpoint_dir)
+        rate = (step + 1 - start) * tokens_per_step / max(time.perf_counter() - started, 1e-9)
         if on_progress:
-            on_progress(step + 1, len(batches), loss_value)
+            on_progress(TrainProgress(step + 1, len(batches), loss_value, step_lr, rate))
         if (step + 1) % max(len(batches) // 10, 1) == 0:
-            _log_progress(
-                step + 1,
-                len(batches),
-                loss_value,
-                step + 1 - start,
-                started,
-                settings.batch_size * settings.grad_accum * blocks.shape[1],
-            )
+            _log_progress(step + 1, len(batches), loss_value, rate)
     seconds = time.perf_counter() - started
-    tokens = (len(batches) - start) * settings.batch_size * settings.grad_accum * blocks.shape[1]
+    tokens = (len(batches) - start) * tokens_per_step
     _save(model, base_dir, out_dir)
     return TrainMetrics(
         steps=len(batches),
@@ -127,12 +134,9 @@ def fine_tune(
     )
 
 
-def _log_progress(
-    step: int, total: int, loss: float, steps_done: int, started: float, tokens_per_step: int
-) -> None:
+def _log_progress(step: int, total: int, loss: float, tokens_per_s: float) -> None:
     """About ten lines per run: visible in the Prefect run logs while it trains."""
-    rate = steps_done * tokens_per_step / max(time.perf_counter() - started, 1e-9)
-    log.info("fine-tune step %d/%d loss %.4f %.0f tokens/s", step, total, loss, rate)
+    log.info("fine-tune step %d/%d loss %.4f %.0f tokens/s", step, total, loss, tokens_per_s)
 
 
 def _resume(model, optimizer, checkpoint_dir: Path | None) -> int:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 
 SEED = Path(__file__).parents[1] / "data" / "seed_cyborg_card.md"
 
@@ -18,8 +19,11 @@ def _headings(text: str) -> list[str]:
 
 
 def _table(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.strip("|").split("|")]
-            for line in text.splitlines() if line.startswith("| ")]
+    return [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +33,9 @@ def demo_run(prefect_server, tmp_path_factory):
     for name in ("WANDB_MODE", "WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR"):
         env.pop(name)  # the demo must choose offline mode and the data root by itself
     cli = Path(sys.executable).parent / "tweetbots"
-    result = subprocess.run([str(cli), "demo"], capture_output=True, text=True, env=env,
-                            timeout=600, cwd=home)
+    result = subprocess.run(
+        [str(cli), "demo"], capture_output=True, text=True, env=env, timeout=600, cwd=home
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return home, result.stdout
 
@@ -69,7 +74,25 @@ def test_demo_model_loads_with_a_transformers_pipeline(demo_run):
     assert out[0]["generated_text"].startswith("My dream is")
 
 
-def test_demo_wrote_offline_wandb_runs_per_stage(demo_run):
+def test_demo_wrote_one_offline_wandb_run_per_stage(demo_run):
     home, _ = demo_run
-    runs = list((home / "wandb").glob("offline-run-*/run-*.wandb"))
-    assert len(runs) >= 9  # 3 scrapes + clean, base, tokenize, fine-tune, evaluate, publish
+    runs = wait_for_runs(home / "wandb", 9)
+    stages = sorted(run.job_type for run in runs)  # 3 scrapes: one per archive
+    assert stages == sorted(
+        ["scrape"] * 3 + ["clean", "base", "tokenize", "fine-tune", "evaluate", "publish"]
+    )
+    assert len({run.group for run in runs}) == 1  # the demo's flow run
+
+
+def test_demo_lineage_chain_matches_digest_for_digest(demo_run):
+    """Read from the `.wandb` transaction logs: raw -> clean -> tokens -> model -> evaluation
+    -> published, every stage's recorded inputs are the previous stage's logged outputs."""
+    home, _ = demo_run
+    runs = wait_for_runs(home / "wandb", 9)
+    for producer, consumer in CHAIN:
+        outputs = logged_outputs(runs, producer)
+        assert len(outputs) == 1, (producer, outputs)
+        ((kind, produced),) = outputs.items()
+        assert recorded_inputs(runs, consumer)[kind] == produced, (producer, consumer)
+    assert len(logged_outputs(runs, "scrape")["raw-posts"]) == 3
+    assert logged_outputs(runs, "publish")["card"]  # the published card is the last artifact

@@ -1,0 +1,172 @@
+"""Stage runs on real offline W&B: what each run logged, read back from its `.wandb` file."""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from wandb_runs import wait_for_runs
+
+from flows.cli import app
+from tweetbots import lineage, pipeline
+from tweetbots.config import PublishSettings
+from tweetbots.store import StageOutput, building, write_manifest
+
+TEST_KEY = "tweetbots-test-key-" + "7" * 21  # W&B keys are 40 characters
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """Where this test's offline runs land (`$WANDB_DIR/wandb`)."""
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-home"))
+    (tmp_path / "wandb-home").mkdir()
+    return tmp_path / "wandb-home" / "wandb"
+
+
+def _output(stage: str, directory: Path, files: dict[str, bytes], **summary) -> StageOutput:
+    with building(directory) as tmp:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+        write_manifest(tmp, stage=stage, bot="bot", fingerprint=directory.name, summary=summary)
+    return StageOutput(
+        stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
+    )
+
+
+def _md5(content: bytes) -> str:
+    """W&B's file digest, computed here independently: base64 of the MD5."""
+    return base64.b64encode(hashlib.md5(content).digest()).decode()
+
+
+def test_an_input_recorded_offline_is_the_digest_its_producer_logged(data_root, runs_dir):
+    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    tokens = _output("tokenize", data_root / "tokens" / "bot" / "t1", {"train.npy": b"123"})
+    with lineage.stage_run("clean", "flow-1", inputs=[]) as run:
+        run.log_outputs([lineage.artifact_ref(clean)])
+    with lineage.stage_run("tokenize", "flow-1", inputs=[lineage.artifact_ref(clean)]) as run:
+        run.log_outputs([lineage.artifact_ref(tokens)])
+
+    producer, consumer = wait_for_runs(runs_dir, 2)
+    (logged,) = producer.artifacts
+    assert (logged.name, logged.type) == ("bot-clean-posts", "clean-posts")
+    assert logged.files == {"posts.parquet": _md5(b"kept")}  # the content, not the manifest
+    assert set(logged.aliases) == {"latest", "fp-c1"}
+    assert (consumer.job_type, consumer.group) == ("tokenize", "flow-1")
+    assert consumer.config["inputs"] == [
+        {
+            "name": "bot-clean-posts",
+            "type": "clean-posts",
+            "fingerprint": "c1",
+            "digest": logged.digest,
+        }
+    ]
+    assert [a.files for a in consumer.artifacts] == [{"train.npy": _md5(b"123")}]
+
+
+def test_the_digest_follows_the_content_not_its_place_or_manifest(data_root):
+    files = {"train.npy": b"blocks", "val.npy": b"held out"}
+    here = _output("tokenize", data_root / "a" / "t1", files, blocks=3)
+    there = _output("tokenize", data_root / "b" / "t1", files, blocks=4)
+    changed = _output("tokenize", data_root / "c" / "t1", {**files, "val.npy": b"held 0ut"})
+    digest = lineage.content_digest
+    assert digest(lineage.artifact_ref(here)) == digest(lineage.artifact_ref(there))
+    assert digest(lineage.artifact_ref(changed)) != digest(lineage.artifact_ref(here))
+
+
+def test_the_raw_posts_artifact_is_the_users_raw_store_parts(data_root, tmp_path):
+    source = tmp_path / "alice.csv"
+    source.write_text("id,text\n1,the first post with enough words\n")
+    scrape = pipeline.run_scrape(f"file:{source}", "bot")
+    ref = lineage.artifact_ref(scrape)
+    assert (ref.name, ref.type) == ("bot-raw-posts-alice", "raw-posts")
+    assert list(ref.files) == scrape.summary["users"][0]["parts"]
+    assert all(path.is_file() for path in ref.files.values())
+
+
+def test_a_failing_stage_leaves_a_failed_run_without_outputs(data_root, runs_dir):
+    with pytest.raises(RuntimeError), lineage.stage_run("fine-tune", "flow-1", []) as run:
+        run.log({"loss": 2.5, "learning_rate": 1e-4, "tokens_per_s": 900.0}, step=1)
+        raise RuntimeError("out of memory")
+    (failed,) = wait_for_runs(runs_dir, 1)
+    assert failed.exit_code == 1
+    assert failed.artifacts == []
+    assert failed.history[0]["loss"] == 2.5
+
+
+def test_disabled_wandb_opens_no_run_and_writes_nothing(data_root, runs_dir, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    with lineage.stage_run("clean", "flow-1", [lineage.artifact_ref(clean)]) as run:
+        run.log({"loss": 1.0}, step=1)
+        run.log_table("samples", ["prompt", "text"], [["My dream is", "bread"]])
+        run.log_outputs([lineage.artifact_ref(clean)])
+    assert (run.mode, run.url, run.directory) == ("disabled", None, None)
+    assert not runs_dir.exists()
+
+
+def test_the_api_key_reaches_no_file_of_the_run(data_root, runs_dir, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", TEST_KEY)  # WANDB_MODE stays offline
+    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    with lineage.stage_run("clean", "flow-1", [], config={"bot": "bot"}, api_key=TEST_KEY) as run:
+        run.log_outputs([lineage.artifact_ref(clean)])
+    wait_for_runs(runs_dir, 1)
+    files = [f for f in runs_dir.parent.rglob("*") if f.is_file()]
+    assert any(f.suffix == ".wandb" for f in files)
+    assert [f for f in files if TEST_KEY.encode() in f.read_bytes()] == []
+
+
+def test_lineage_sync_lists_the_recorded_links_and_needs_a_key(
+    data_root, runs_dir, monkeypatch, tmp_path
+):
+    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    with lineage.stage_run("clean", "flow-1", inputs=[]) as run:
+        run.log_outputs([lineage.artifact_ref(clean)])
+    with lineage.stage_run("tokenize", "flow-1", inputs=[lineage.artifact_ref(clean)]):
+        pass
+    _, consumer = wait_for_runs(runs_dir, 2)
+    digest = consumer.config["inputs"][0]["digest"]
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["lineage", "sync", "--dry-run", "--wandb-dir", str(runs_dir)])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        f"tokenize {consumer.run_id} <- bot-clean-posts:fp-c1 ({digest})"
+    ]
+
+    for name in ("WANDB_API_KEY", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # no `wandb login` either
+    refused = runner.invoke(app, ["lineage", "sync", "--wandb-dir", str(runs_dir)])
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[-1].startswith("error: no W&B API key: set WANDB_API_KEY")
+
+
+def test_the_card_links_the_wandb_runs_it_is_given(data_root):
+    root = data_root
+    model = _output("fine-tune", root / "models" / "bot" / "m1", {"model.safetensors": b"w"})
+    report = _output(
+        "evaluate",
+        root / "eval" / "bot" / "e1",
+        {"predictions.png": b"png"},
+        perplexity=3.0,
+        base_perplexity=9.0,
+    )
+    clean = _output(
+        "clean",
+        root / "clean" / "bot" / "c1",
+        {"posts.parquet": b"kept"},
+        profiles=[],
+        stats={"alice": {"downloaded": 9, "retweets": 1, "short": 2, "kept": 6}},
+    )
+    base = _output("base", root / "base" / "bot" / "b1", {}, model="tiny", model_dir="x")
+    links = {
+        "wandb_train_url": "https://wandb.ai/me/tweetbots/runs/train1",
+        "wandb_data_url": "https://wandb.ai/me/tweetbots/runs/clean1",
+    }
+    published = pipeline.run_publish(
+        model, report, clean, base, PublishSettings(), "bot", wandb_links=links
+    )
+    card = Path(published.summary["card"]).read_text(encoding="utf-8")
+    assert "[W&B training run](https://wandb.ai/me/tweetbots/runs/train1)" in card
+    assert "[Explore the data](https://wandb.ai/me/tweetbots/runs/clean1)" in card
