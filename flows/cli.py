@@ -154,14 +154,37 @@ def _wandb_key() -> str | None:
 
 
 def _run_train_bot(bot):
-    """Run the flow; our own errors (bad input, one line each) end it without a traceback."""
+    """Run the flow; its failure ends the command in one line, without a traceback.
+
+    Our own errors (bad input) are ValueErrors whose message names the input and the fix;
+    anything else (the network still failing after the retries) is named by its type,
+    its traceback being in the flow run's logs.
+    """
     from flows.train_bot import train_bot
 
+    console = logging.getLogger().handlers
+    for handler in console:
+        handler.addFilter(_no_run_failure_logs)
     try:
         return train_bot(bot)
     except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+        _fail(str(error), 1)
+    except Exception as error:  # noqa: BLE001 - one line for any failure, see above
+        _fail(f"{type(error).__name__}: {error} (the flow run's logs have the details)", 1)
+    finally:
+        for handler in console:
+            handler.removeFilter(_no_run_failure_logs)
+
+
+def _no_run_failure_logs(record: logging.LogRecord) -> bool:
+    """Keep Prefect's failure records (tracebacks) off the console, not out of the API.
+
+    The command reports a failure itself, in one line; the flow run's logs in the UI
+    keep the full record. A filter on the console handlers, not on Prefect's loggers,
+    whose API handler must still see the record.
+    """
+    is_run_log = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+    return not (is_run_log and record.levelno >= logging.ERROR)
 
 
 def _validated(build):
@@ -171,10 +194,15 @@ def _validated(build):
     try:
         return build()
     except ValidationError as error:
-        first = error.errors()[0]
-        raise typer.BadParameter(first["msg"].removeprefix("Value error, ")) from None
+        _fail(error.errors()[0]["msg"].removeprefix("Value error, "), 2)
     except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+        _fail(str(error), 2)
+
+
+def _fail(message: str, code: int):
+    """End the command with `error: <message>` as one line on stderr."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
 
 
 def _print_result(published) -> None:

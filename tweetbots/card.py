@@ -7,6 +7,7 @@ real YAML emitter, HTML with `html.escape`, Markdown table cells with `|` escape
 
 import html
 import re
+from urllib.parse import quote
 
 import yaml
 from pydantic import BaseModel
@@ -126,7 +127,7 @@ def _header(card: CardData) -> str:
     avatars = "\n".join(
         '        <div style="display:inherit; margin-left: 4px; margin-right: 4px; width: 92px; '
         "height:92px; border-radius: 50%; background-size: cover; "
-        f"background-image: url('{html.escape(u.avatar_url or '', quote=True)}')\">\n"
+        f"background-image: url('{_css_url(u.avatar_url)}')\">\n"
         "        </div>"
         for u in card.users[:3]
     )
@@ -137,7 +138,7 @@ def _header(card: CardData) -> str:
         f'    <div style="text-align: center; margin-top: 3px; font-size: 16px; '
         f'font-weight: 800">{title}</div>\n'
         f'    <div style="text-align: center; font-size: 16px; font-weight: 800">'
-        f"{html.escape(display_name(card))}</div>\n"
+        f"{_inline(display_name(card))}</div>\n"
         f'    <div style="text-align: center; font-size: 14px;">'
         f"@{html.escape(card.model_id.split('/')[-1])}</div>\n"
         "</div>"
@@ -238,6 +239,21 @@ def _is_hub_id(name: str) -> bool:
         and not name.startswith(("/", ".", "~"))
         and bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name))
     )
+
+
+def _css_url(url: str | None) -> str:
+    """An avatar URL that stays inside `style="...url('...')"`: http(s) only, and every
+    quote, parenthesis, backslash or space percent-encoded (the HTML parser would decode
+    an entity back into a quote before CSS reads it)."""
+    if not url or not re.match(r"^https?://", url, re.IGNORECASE):
+        return ""
+    return html.escape(quote(url, safe=":/?#[]@!$&*+,;=%~._-"), quote=True)
+
+
+def _inline(text: str) -> str:
+    """Safe as text inside an HTML block: no tags, and on one line (a blank line would end
+    the HTML block, and a following `---` line would become Markdown)."""
+    return html.escape(" ".join(text.split()))
 
 
 def _cell(text: str) -> str:

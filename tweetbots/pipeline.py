@@ -8,6 +8,8 @@ they meet the data root. Each stage has two functions:
 - `run_<stage>(...)`: builds that directory atomically (or returns it if complete).
 """
 
+import functools
+import inspect
 import logging
 import shutil
 from pathlib import Path
@@ -20,16 +22,30 @@ from tweetbots.config import EvalSettings, PublishSettings, TokenizeSettings, Tr
 from tweetbots.sources import local_source_digest, read_source, store_identity
 from tweetbots.store import (
     StageOutput,
+    bot_lock,
     building,
     data_root,
     fingerprint,
     is_complete,
     load_output,
+    read_manifest,
     stage_dir,
     write_manifest,
 )
 
 log = logging.getLogger(__name__)
+
+
+def _one_writer_per_bot(runner):
+    """Run `runner` holding its bot's lock: two runs of a bot never interleave writes."""
+    signature = inspect.signature(runner)
+
+    @functools.wraps(runner)
+    def locked(*args, **kwargs):
+        with bot_lock(signature.bind(*args, **kwargs).arguments["bot"]):
+            return runner(*args, **kwargs)
+
+    return locked
 
 
 def _finish(stage: str, bot: str, tmp: Path, final: Path, inputs: list, **summary) -> None:
@@ -52,6 +68,7 @@ def scrape_is_complete(out: Path) -> bool:
     return is_complete(out) and rawstore.parts_exist(out)
 
 
+@_one_writer_per_bot
 def run_scrape(spec: str, bot: str) -> StageOutput:
     """Fetch a source, append its new posts to the raw store, record the user's parts."""
     out = scrape_dir(spec, bot)
@@ -85,10 +102,12 @@ def clean_dir(scrapes: list[StageOutput], bot: str) -> Path:
     return stage_dir("clean", bot, [s.fingerprint for s in scrapes])
 
 
+@_one_writer_per_bot
 def run_clean(scrapes: list[StageOutput], bot: str) -> StageOutput:
     """Apply the original's rules to every user's raw posts; record the card's table."""
     out = clean_dir(scrapes, bot)
     if not is_complete(out):
+        _require_posts(scrapes)
         users = [u for s in scrapes for u in s.summary["users"]]
         raw = rawstore.read_posts(users, data_root())
         kept, stats = clean.clean_posts(raw)
@@ -111,6 +130,17 @@ def run_clean(scrapes: list[StageOutput], bot: str) -> StageOutput:
     return load_output("clean", bot, out)
 
 
+def _require_posts(scrapes: list[StageOutput]) -> None:
+    """A source that gave nothing is a mistake (wrong account, empty export): say which."""
+    for scrape in scrapes:
+        if not any(u["parts"] for u in scrape.summary["users"]):
+            spec = read_manifest(scrape.path)["inputs"][0]
+            raise clean.NotEnoughTextError(
+                f"source {spec!r} has no posts to train on: check that it is the right "
+                "account or export, or replace it with another source"
+            )
+
+
 # -- base model -----------------------------------------------------------------------
 
 
@@ -122,6 +152,7 @@ def base_dir(spec: str, clean_output: StageOutput, bot: str) -> Path:
     return stage_dir("base", bot, spec, basemodel.cached_revision(spec))
 
 
+@_one_writer_per_bot
 def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
     """Resolve the base model: build `tiny` here, or find a local dir / Hub snapshot."""
     out = base_dir(spec, clean_output, bot)
@@ -155,6 +186,7 @@ def tokens_dir(
     return stage_dir("tokens", bot, clean_output.fingerprint, base.fingerprint, settings)
 
 
+@_one_writer_per_bot
 def run_tokenize(
     clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings, bot: str
 ) -> StageOutput:
@@ -203,6 +235,7 @@ def model_dir(tokens: StageOutput, base: StageOutput, settings: TrainSettings, b
     return stage_dir("models", bot, tokens.fingerprint, base.fingerprint, settings)
 
 
+@_one_writer_per_bot
 def run_fine_tune(
     tokens: StageOutput,
     base: StageOutput,
@@ -263,6 +296,7 @@ def eval_dir(
     )
 
 
+@_one_writer_per_bot
 def run_evaluate(
     model: StageOutput,
     base: StageOutput,
@@ -335,6 +369,7 @@ def publish_dir(
     )
 
 
+@_one_writer_per_bot
 def run_publish(
     model: StageOutput,
     report: StageOutput,
@@ -354,6 +389,7 @@ def run_publish(
     if is_complete(out):
         return load_output("publish", bot, out)
     target = settings.target or default_target()
+    publish.check_credentials(target, bot, token)  # before the gate reads the Hub
     current = publish.published_perplexity(target, bot, token)
     new = report.summary["perplexity"]
     better = current is None or new < current

@@ -37,6 +37,13 @@ def model_id(target: str, bot: str) -> str:
     return parse_target(target, bot)[1]
 
 
+def check_credentials(target: str, bot: str, token: str | None) -> None:
+    """Refuse an hf:// target without a token before anything is read or sent."""
+    scheme, location = parse_target(target, bot)
+    if scheme == "hf" and not token:
+        raise _missing_token(location)
+
+
 def published_perplexity(target: str, bot: str, token: str | None = None) -> float | None:
     """The validation perplexity of the model published at `target`, None if none is."""
     scheme, location = parse_target(target, bot)
@@ -79,10 +86,7 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str, token: s
     from huggingface_hub.errors import HfHubHTTPError
 
     if not token:
-        raise PublishError(
-            f"target hf://{repo_id} needs a Hugging Face token: set HF_TOKEN or create the "
-            "Prefect Secret block 'hf-token'"
-        )
+        raise _missing_token(repo_id)
     api = HfApi(token=token)
     operations = [
         CommitOperationAdd(
@@ -128,6 +132,13 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
             raise
         raise rejected from error
     return read_card_perplexity(response.content.decode("utf-8"))
+
+
+def _missing_token(repo_id: str) -> PublishError:
+    return PublishError(
+        f"target hf://{repo_id} needs a Hugging Face token: set HF_TOKEN or create the "
+        "Prefect Secret block 'hf-token'"
+    )
 
 
 def _rejected_token(error, repo_id: str) -> PublishError | None:

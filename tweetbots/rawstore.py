@@ -3,34 +3,35 @@
 `raw/<platform>/<user>/part-<digest>.parquet`: each scrape adds one part holding only
 the posts whose ids the user's store has not seen, or nothing at all. Parts are never
 rewritten, so a crash mid-scrape leaves the store as it was, and an unchanged source
-leaves the list of parts (hence every downstream fingerprint) unchanged.
+leaves the list of parts (hence every downstream fingerprint) unchanged. Appends to one
+user's store take turns (a lock per user), so two runs sharing a user never interleave.
 """
 
 import hashlib
 import logging
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tweetbots.sources import RAW_SCHEMA, SourceError, to_raw_frame
-from tweetbots.store import data_root, read_manifest
+from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame
+from tweetbots.store import data_root, exclusive, read_manifest
 
 log = logging.getLogger(__name__)
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$")
+# A scrape of a large account waits this long for another run appending the same user.
+APPEND_WAIT_S = 600.0
 
 
 def user_dir(root: Path, platform: str, user: str) -> Path:
     """The store of one user; names that could escape the data root are refused."""
     for name in (platform, user):
-        if not _SAFE_NAME.match(name) or ".." in name:
+        if not SAFE_NAME.match(name) or ".." in name:
             raise SourceError(
                 f"user or platform name {name!r} is not a safe handle: use letters, digits, "
-                "_ . @ - (at most 100)"
+                "_ . @ : - (at most 100)"
             )
     return root / "raw" / platform / user
 
@@ -49,11 +50,13 @@ def append_posts(
     users = []
     for (platform, user), group in groups.items():
         directory = user_dir(root, platform, user)
-        directory.mkdir(parents=True, exist_ok=True)
-        seen = _stored_ids(directory)
-        new = group[~group["id"].isin(seen)].drop_duplicates("id")
-        if len(new):
-            _write_part(new, directory)
+        busy = f"the raw store of {platform}/{user}"
+        with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
+            directory.mkdir(parents=True, exist_ok=True)
+            seen = _stored_ids(directory)
+            new = group[~group["id"].isin(seen)].drop_duplicates("id")
+            if len(new):
+                _write_part(new, directory)
         log.info("%s/%s: %d new posts", platform, user, len(new))
         parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
         users.append({"platform": platform, "user": user, "parts": parts})
@@ -94,6 +97,8 @@ def _stored_ids(directory: Path) -> set[str]:
 def _write_part(posts: pd.DataFrame, directory: Path) -> None:
     """Write a part atomically, named by its content so reruns cannot duplicate it."""
     table = pa.Table.from_pandas(to_raw_frame(posts), schema=RAW_SCHEMA, preserve_index=False)
+    for abandoned in directory.glob(".part-*.parquet.tmp"):  # a killed append's; we hold the lock
+        abandoned.unlink()
     digest = hashlib.sha256("\n".join(sorted(posts["id"])).encode()).hexdigest()[:16]
     tmp = directory / f".part-{digest}.parquet.tmp"
     pq.write_table(table, tmp)

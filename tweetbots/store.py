@@ -3,15 +3,24 @@
 Every stage writes into `<root>/<stage>/<bot>/<fingerprint>/`, the fingerprint being a
 hash of its inputs' fingerprints, its settings and the library code version. Outputs
 are built in a temporary sibling and renamed into place, so a crash never leaves a half
-output under the final name.
+output under the final name; the temporary siblings a killed process left behind are
+removed by the next build of the same output.
+
+Writers of one bot (or one user's raw store) take an `exclusive` lock, a `flock` on
+`<root>/locks/<name>.lock`: the kernel drops it when its holder dies, so a killed run
+never leaves a lock behind.
 """
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +34,10 @@ from tweetbots import __version__, code_version
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+LOCKS = "locks"
+# The flows validate bot names (config.BotSpec); the library checks again, since a name
+# becomes a directory: whoever calls it, nothing may be written outside the data root.
+_BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,95}$")
 
 
 def data_root() -> Path:
@@ -50,7 +63,21 @@ def file_digest(path: Path) -> str:
 
 def stage_dir(stage: str, bot: str, *inputs: Any, root: Path | None = None) -> Path:
     """The output directory of `stage` for `bot` given everything that determines it."""
-    return (root or data_root()) / stage / bot / fingerprint(stage, code_version(), *inputs)
+    return (
+        (root or data_root())
+        / stage
+        / checked_bot(bot)
+        / fingerprint(stage, code_version(), *inputs)
+    )
+
+
+def checked_bot(bot: str) -> str:
+    """`bot`, if it is safe as a directory name; a one-line ValueError otherwise."""
+    if not _BOT_NAME.match(bot):
+        raise ValueError(
+            f"bot name {bot!r} is invalid: use 1-96 of a-z 0-9 _ . - (start alphanumeric)"
+        )
+    return bot
 
 
 def versions() -> dict[str, str]:
@@ -90,7 +117,8 @@ def building(final: Path) -> Iterator[Path]:
     is discarded: outputs are addressed by content, so both are the same.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    _remove_abandoned_builds(final)
+    tmp = Path(tempfile.mkdtemp(prefix=_build_prefix(final), dir=final.parent))
     try:
         yield tmp
         if final.exists() and not is_complete(final):
@@ -103,6 +131,80 @@ def building(final: Path) -> Iterator[Path]:
             log.info("%s was built concurrently; keeping the existing copy", final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build_prefix(final: Path) -> str:
+    # The builder's host and pid are in the name, so a later build can tell a temp dir
+    # whose builder was killed from one still being filled by a live process.
+    return f".{final.name}.tmp-{socket.gethostname()}-{os.getpid()}-"
+
+
+def _remove_abandoned_builds(final: Path) -> None:
+    """Delete temp siblings of `final` whose builder, on this host, is no longer alive."""
+    pattern = re.compile(rf"^\.{re.escape(final.name)}\.tmp-(?P<host>.+)-(?P<pid>\d+)-[^-]*$")
+    for sibling in final.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and match["host"] == socket.gethostname() and not _alive(int(match["pid"])):
+            log.info("removing %s, left by a killed build", sibling)
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+class BusyError(ValueError):
+    """Another process holds the lock: one line naming what is busy, who holds it, the fix."""
+
+
+@contextmanager
+def exclusive(
+    name: str, busy: str, wait_s: float = 0.0, root: Path | None = None
+) -> Iterator[None]:
+    """Hold the lock `name` under the data root for the block, waiting up to `wait_s`.
+
+    `busy` says what is locked, for the error when the wait runs out. The holder's host
+    and pid are written into the lock file so that error can name them.
+    """
+    path = (root or data_root()) / LOCKS / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        _acquire(handle, path, busy, wait_s)
+        try:
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+            handle.flush()
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle, path: Path, busy: str, wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = path.read_text(encoding="utf-8").strip() or "another process"
+                raise BusyError(
+                    f"{busy} is busy: another run ({holder}) is writing it; wait for that "
+                    "run to finish, then start this one again"
+                ) from None
+            time.sleep(0.05)
+
+
+def bot_lock(bot: str):
+    """Held by every stage runner of `bot`: a second run of the same bot is refused."""
+    return exclusive(f"bot-{checked_bot(bot)}", f"bot {bot!r}")
 
 
 class StageOutput(BaseModel):

@@ -10,13 +10,30 @@ SEEDS = Path(__file__).parents[1] / "data"
 
 def _users(n: int) -> list[CardUser]:
     names = ["Maya 🍞 Okafor", "Nadia Stars", "Gus <b>Gears</b> | fast"]
-    return [CardUser(user=f"user{i}", display_name=names[i], avatar_url=f"https://e.org/{i}.png",
-                     downloaded=100 + i, retweets=10, short=20, kept=70 + i) for i in range(n)]
+    return [
+        CardUser(
+            user=f"user{i}",
+            display_name=names[i],
+            avatar_url=f"https://e.org/{i}.png",
+            downloaded=100 + i,
+            retweets=10,
+            short=20,
+            kept=70 + i,
+        )
+        for i in range(n)
+    ]
 
 
 def _card(n: int) -> str:
-    return render_card(CardData(model_id="me/bot", users=_users(n), base_model="gpt2",
-                                perplexity=31.4159, base_perplexity=80.0))
+    return render_card(
+        CardData(
+            model_id="me/bot",
+            users=_users(n),
+            base_model="gpt2",
+            perplexity=31.4159,
+            base_perplexity=80.0,
+        )
+    )
 
 
 def _headings(text: str) -> list[str]:
@@ -64,8 +81,15 @@ def test_user_text_cannot_inject_html_or_break_the_table():
 
 
 def test_tiny_base_is_not_declared_as_a_hub_model():
-    text = render_card(CardData(model_id="/tmp/x/bot", users=_users(1), base_model="tiny",
-                                perplexity=5.0, base_perplexity=900.0))
+    text = render_card(
+        CardData(
+            model_id="/tmp/x/bot",
+            users=_users(1),
+            base_model="tiny",
+            perplexity=5.0,
+            base_perplexity=900.0,
+        )
+    )
     assert "base_model" not in yaml.safe_load(text.split("---\n")[1])
 
 
@@ -75,3 +99,56 @@ def test_model_name_is_the_originals():
 
 def test_read_card_perplexity_of_a_card_without_metadata():
     assert read_card_perplexity("# just a readme\n") is None
+
+
+HOSTILE_NAME = "Eve\n---\nbase_model: evil/model\n\n<script>alert(1)</script>\n---"
+
+
+def _front_matter(card_text: str) -> dict:
+    """The metadata as the Hub reads it: the YAML between the first two `---` lines."""
+    match = re.match(r"^---\n(.*?)\n---\n", card_text, re.DOTALL)
+    assert match, card_text[:200]
+    return yaml.safe_load(match.group(1))
+
+
+def _user(display_name: str, avatar_url: str | None = None) -> CardUser:
+    return CardUser(
+        user="eve",
+        display_name=display_name,
+        avatar_url=avatar_url,
+        downloaded=10,
+        retweets=1,
+        short=2,
+        kept=7,
+    )
+
+
+def _render(*users: CardUser) -> str:
+    return render_card(
+        CardData(
+            model_id="me/bot",
+            users=list(users),
+            base_model="gpt2",
+            perplexity=12.5,
+            base_perplexity=80.0,
+        )
+    )
+
+
+def test_display_names_cannot_inject_yaml_html_or_markdown():
+    text = _render(_user(HOSTILE_NAME), _user("Bob"))
+    assert _front_matter(text) == _front_matter(_render(_user("Eve"), _user("Bob")))
+    assert "<script" not in text and "&lt;script&gt;" in text
+    # One `---` line closes the front matter; none comes from the name (a line of its own
+    # after a blank line would end the HTML block and start Markdown).
+    assert text.splitlines().count("---") == 2
+    assert all(len(row) == 3 for row in _table(text))  # Data + two users
+
+
+def test_avatar_urls_stay_inside_their_css_url():
+    breakout = "https://e.org/a.png'); background: url('https://evil.example/x.png"
+    text = _render(_user("Eve", breakout), _user("Bob", "javascript:alert(1)"))
+    urls = re.findall(r"background-image: url\('([^']*)'\)\"", text)
+    assert len(urls) == 2, text
+    assert urls[0].startswith("https://e.org/a.png") and not set("'\"() ") & set(urls[0])
+    assert urls[1] == ""  # not an http(s) URL: no image

@@ -44,3 +44,63 @@ def test_incomplete_leftover_is_replaced(data_root):
     with building(final) as tmp:
         write_manifest(tmp, stage="x", bot="bot", fingerprint="fp")
     assert is_complete(final) and not (final / "junk").exists()
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_only_temp_dirs_of_dead_builders_on_this_host_are_removed(data_root):
+    import os
+    import socket
+
+    final = data_root / "x" / "bot" / "fp"
+    final.parent.mkdir(parents=True)
+    host = socket.gethostname()
+    dead = final.parent / f".fp.tmp-{host}-{_dead_pid()}-abc123"
+    alive = final.parent / f".fp.tmp-{host}-{os.getpid()}-def456"
+    elsewhere = final.parent / ".fp.tmp-other-host-1-ghi789"  # cannot tell: kept
+    other_output = final.parent / f".fq.tmp-{host}-{_dead_pid()}-jkl012"
+    for directory in (dead, alive, elsewhere, other_output):
+        directory.mkdir()
+    with building(final) as tmp:
+        write_manifest(tmp, stage="x", bot="bot", fingerprint="fp")
+    assert not dead.exists()
+    assert alive.exists() and elsewhere.exists() and other_output.exists()
+
+
+def test_exclusive_waits_for_the_holder_then_gives_up_in_one_line(data_root):
+    import os
+    import threading
+    import time
+
+    from tweetbots.store import BusyError, exclusive
+
+    with exclusive("thing", "the thing"):
+        started = time.monotonic()
+        with pytest.raises(BusyError) as error, exclusive("thing", "the thing", wait_s=0.3):
+            pass
+        assert time.monotonic() - started >= 0.3
+    message = str(error.value)
+    assert message.startswith("the thing is busy: another run (pid ")
+    assert f"pid {os.getpid()} on " in message and "\n" not in message
+
+    held = threading.Event()
+
+    def hold_briefly():
+        with exclusive("thing", "the thing"):
+            held.set()
+            time.sleep(0.2)
+
+    holder = threading.Thread(target=hold_briefly)
+    holder.start()
+    held.wait()
+    waiting = time.monotonic()
+    with exclusive("thing", "the thing", wait_s=5):  # waits, then gets it
+        assert time.monotonic() - waiting >= 0.15
+    holder.join()

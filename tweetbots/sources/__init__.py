@@ -5,10 +5,12 @@ A source is named by a spec string, `scheme:argument` (`archive:PATH`, `file:PAT
 `RAW_SCHEMA` plus one `Profile` per user for the card.
 """
 
+import json
+import re
 from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +29,11 @@ RAW_SCHEMA = pa.schema(
     ]
 )
 RAW_COLUMNS = RAW_SCHEMA.names
+
+
+# A user or platform name that is safe as a directory name in the raw store: no
+# separators, no leading dot; `@` for Mastodon's user@instance, `:` for Bluesky DIDs.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:-]{0,99}$")
 
 
 class SourceError(ValueError):
@@ -84,9 +91,16 @@ def read_source(spec: str, newer_than: str | None = None) -> SourceBatch:
 def store_identity(spec: str) -> tuple[str, str] | None:
     """(platform, user) under which a network source's posts are stored, if known upfront."""
     scheme, argument = parse_spec(spec)
-    account = argument.removeprefix("@").lower()
-    if scheme == "mastodon" or (scheme == "bluesky" and not account.startswith("did:")):
-        return scheme, account
+    # Parsed by the reader's own rules, so a bad handle gets the reader's message.
+    if scheme == "mastodon":
+        from tweetbots.sources.mastodon import parse_account
+
+        return scheme, "@".join(parse_account(argument)).lower()
+    if scheme == "bluesky":
+        from tweetbots.sources.bluesky import parse_actor
+
+        actor = parse_actor(argument)
+        return None if actor.startswith("did:") else (scheme, actor)
     return None
 
 
@@ -102,6 +116,46 @@ def local_source_digest(spec: str) -> str | None:
         raise SourceError(f"source {spec!r}: {path} does not exist; check the path")
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+
+
+# A JSON escape of a UTF-16 surrogate; json.loads joins valid pairs into one character,
+# so any surrogate left in the parsed strings stood alone.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """json.loads, with lone surrogates (`"\\ud83d"` cut from its pair) made U+FFFD.
+
+    A lone surrogate cannot be encoded as UTF-8, so Arrow (pandas' strings, Parquet)
+    would refuse the whole source for one broken emoji.
+    """
+    parsed = json.loads(text)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return _replace_surrogates(parsed) if _SURROGATE_ESCAPE.search(text) else parsed
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def text_field(value: object) -> str | None:
+    """A non-empty string from parsed JSON; None when absent, null or of another type."""
+    return value if isinstance(value, str) and value else None
+
+
+def is_id(value: object) -> bool:
+    """A post or account id as JSON gives it: a non-empty string or an integer."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and bool(value))
 
 
 def to_raw_frame(posts: pd.DataFrame) -> pd.DataFrame:

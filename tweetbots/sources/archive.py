@@ -23,7 +23,14 @@ from typing import Any
 
 import pandas as pd
 
-from tweetbots.sources import Profile, SourceBatch, SourceError
+from tweetbots.sources import (
+    Profile,
+    SourceBatch,
+    SourceError,
+    is_id,
+    parse_json,
+    text_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,7 @@ _TRUNCATION_TAIL = re.compile(r"(?:\s*https?://\S+)?\s*$")
 _ELLIPSIS_TAIL = re.compile(r"\s*(?:…|\.\.\.)\s*$")
 _NOTE_MATCH_SECONDS = 60
 _FIX = "export it again from https://x.com/settings/download_your_data"
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # X's rule; it also keeps paths safe
 
 
 def read_archive(argument: str) -> SourceBatch:
@@ -129,23 +137,28 @@ def _read_items(files: dict[str, bytes], name: str, argument: str, key: str) -> 
     """The objects of one archive file, unwrapped from their `{key: {...}}` envelope."""
     try:
         text = files[name].decode("utf-8-sig")
-        parsed = json.loads(_JS_ASSIGNMENT.sub("", text, count=1))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        parsed = parse_json(_JS_ASSIGNMENT.sub("", text, count=1))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SourceError(
             f"archive {argument!r}: {name} is unreadable or truncated ({_one_line(exc)}); {_FIX}"
         ) from exc
-    if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
+    # Archives before 2020 stored the objects without the envelope.
+    items = (
+        [i.get(key, i) if isinstance(i, dict) else i for i in parsed]
+        if isinstance(parsed, list)
+        else None
+    )
+    if items is None or not all(isinstance(i, dict) for i in items):
         raise SourceError(
             f"archive {argument!r}: {name} is not a list of objects as X writes it; {_FIX}"
         )
-    # Archives before 2020 stored the objects without the envelope.
-    return [item.get(key, item) for item in parsed]
+    return items
 
 
 def _read_tweets(files: dict[str, bytes], name: str, argument: str) -> list[dict]:
     tweets = _read_items(files, name, argument, "tweet")
     for position, tweet in enumerate(tweets):
-        if not tweet.get("id_str") or not isinstance(tweet.get("full_text"), str):
+        if not is_id(tweet.get("id_str")) or not isinstance(tweet.get("full_text"), str):
             raise SourceError(
                 f"archive {argument!r}: post #{position} of {name} has no id_str or full_text; "
                 f"{_FIX}"
@@ -160,15 +173,20 @@ def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
             f"archive {argument!r} is incomplete: account.js names no username; {_FIX}"
         )
     account = accounts[0]
+    user = account["username"]
+    if not isinstance(user, str) or not _USERNAME.match(user):
+        raise SourceError(
+            f"archive {argument!r}: account.js names the user {repr(user)[:80]}, not an X username "
+            f"(1-15 letters, digits or _); {_FIX}"
+        )
     profiles = (
         _read_items(files, _PROFILE_FILE, argument, "profile") if (_PROFILE_FILE in files) else []
     )
-    avatar = profiles[0].get("avatarMediaUrl") if profiles else None
     return Profile(
         platform=PLATFORM,
-        user=account["username"],
-        display_name=account.get("accountDisplayName") or account["username"],
-        avatar_url=avatar or None,
+        user=user,
+        display_name=text_field(account.get("accountDisplayName")) or user,
+        avatar_url=text_field(profiles[0].get("avatarMediaUrl")) if profiles else None,
     )
 
 
@@ -179,7 +197,7 @@ def _tweets_frame(tweets: list[dict[str, Any]], user: str) -> pd.DataFrame:
         t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id") for t in tweets
     ]
     created = pd.to_datetime(
-        pd.Series([t.get("created_at") for t in tweets], dtype="object"),
+        pd.Series([text_field(t.get("created_at")) for t in tweets], dtype="object"),
         format=_TWITTER_TIME,
         utc=True,
         errors="coerce",
@@ -209,8 +227,9 @@ def _apply_note_tweets(posts: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
     """
     posts = posts.copy()
     for note in notes:
-        text = (note.get("core") or {}).get("text")
-        created = pd.to_datetime(note.get("createdAt"), utc=True, errors="coerce")
+        core = note.get("core")
+        text = text_field(core.get("text")) if isinstance(core, dict) else None
+        created = pd.to_datetime(text_field(note.get("createdAt")), utc=True, errors="coerce")
         if not text or pd.isna(created):
             continue
         full = html.unescape(text)

@@ -31,7 +31,14 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from tweetbots.sources import RAW_COLUMNS, Profile, SourceBatch, SourceError
+from tweetbots.sources import (
+    RAW_COLUMNS,
+    Profile,
+    SourceBatch,
+    SourceError,
+    parse_json,
+    text_field,
+)
 from tweetbots.sources._http import base_url, client, polite_get
 
 log = logging.getLogger(__name__)
@@ -62,11 +69,11 @@ _GONE = {
 
 def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
     """Up to MAX_POSTS most recent posts and reposts of a Bluesky account."""
-    actor = _parse_actor(argument)
+    actor = parse_actor(argument)
     label = f"bluesky:{actor}"
     with client(base_url(BASE_URL_ENV, DEFAULT_BASE_URL)) as session:
         profile = _xrpc(session, "app.bsky.actor.getProfile", {"actor": actor}, label)
-        if not isinstance(profile.get("did"), str):
+        if not isinstance(profile.get("did"), str) or not _DID.match(profile["did"]):
             raise SourceError(
                 f"{label}: the profile answer has no DID; is "
                 f"{session.base_url.host} a Bluesky AppView?"
@@ -84,14 +91,14 @@ def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
             Profile(
                 platform=PLATFORM,
                 user=user,
-                display_name=profile.get("displayName") or user,
-                avatar_url=profile.get("avatar") or None,
+                display_name=text_field(profile.get("displayName")) or user,
+                avatar_url=text_field(profile.get("avatar")),
             )
         ],
     )
 
 
-def _parse_actor(argument: str) -> str:
+def parse_actor(argument: str) -> str:
     actor = argument.strip().removeprefix("@")
     if _DID.match(actor) and len(actor) <= 2048:
         return actor
@@ -106,7 +113,7 @@ def _parse_actor(argument: str) -> str:
 def _user(profile: dict[str, Any]) -> str:
     handle = profile.get("handle")
     # "handle.invalid" is what the AppView shows when a handle no longer verifies.
-    if isinstance(handle, str) and handle and handle != "handle.invalid":
+    if isinstance(handle, str) and _HANDLE.match(handle) and handle != "handle.invalid":
         return handle.lower()
     return profile["did"]
 
@@ -115,8 +122,8 @@ def _xrpc(session: httpx.Client, method: str, params: dict[str, Any], label: str
     """One XRPC query's JSON, its documented errors turned into one-line SourceErrors."""
     response = polite_get(session, f"/xrpc/{method}", params, label)
     try:
-        body = response.json()
-    except ValueError:
+        body = parse_json(response.content)
+    except (ValueError, RecursionError):
         body = None
     if response.status_code == 200 and isinstance(body, dict):
         return body
@@ -145,32 +152,46 @@ def _feed_rows(
     seen: set[str] = set()
     while len(rows) < MAX_POSTS:
         page = _xrpc(session, "app.bsky.feed.getAuthorFeed", params, label)
-        items = [r for r in map(_item_row, page.get("feed") or []) if r is not None]
+        feed = page.get("feed") or []
+        if not isinstance(feed, list):
+            raise SourceError(
+                f"{label}: the author feed answer has no list of posts; is "
+                f"{session.base_url.host} a Bluesky AppView?"
+            )
+        items = [r for r in map(_item_row, feed) if r is not None]
         fresh = [r for r in items if not newer_than or r["id"] > newer_than]
         rows += [{**r, "user": user} for r in fresh if r["id"] not in seen]
         seen.update(r["id"] for r in fresh)
-        cursor = page.get("cursor")
+        cursor = text_field(page.get("cursor"))
         if not items or len(fresh) < len(items) or not cursor:
             break
         params["cursor"] = cursor
     return rows[:MAX_POSTS]
 
 
-def _item_row(item: dict[str, Any]) -> dict[str, Any] | None:
-    """One feed item (a feedViewPost) as a raw row without its user; None if not a post."""
-    post = item.get("post") or {}
-    record = post.get("record") or {}
-    reason = item.get("reason") or {}
+def _item_row(item: Any) -> dict[str, Any] | None:
+    """One feed item (a feedViewPost) as a raw row without its user; None if not a post.
+
+    Malformed items (a field of the wrong type, no usable id) are not posts either.
+    """
+    item = _object(item)
+    post, reason = _object(item.get("post")), _object(item.get("reason"))
+    record = _object(post.get("record"))
     repost = reason.get("$type") == REPOST
     uri = post.get("uri")
     if not isinstance(uri, str) or (reason and not repost):  # e.g. a pinned post's repeat
         return None
     did, _, rkey = uri.removeprefix("at://").partition("/app.bsky.feed.post/")
-    author = (post.get("author") or {}).get("handle") or did
+    post_id = _repost_id(reason) if repost else rkey
+    if not post_id:
+        return None
+    author = text_field(_object(post.get("author")).get("handle")) or did
     return {
-        "id": _repost_id(reason) if repost else rkey,
+        "id": post_id,
         "created_at": (
-            reason.get("indexedAt") if repost else record.get("createdAt") or post.get("indexedAt")
+            text_field(reason.get("indexedAt"))
+            if repost
+            else text_field(record.get("createdAt")) or text_field(post.get("indexedAt"))
         ),
         "text": html.escape(_expanded_text(record), quote=False),
         "is_retweet": repost,
@@ -180,12 +201,20 @@ def _item_row(item: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _repost_id(reason: dict[str, Any]) -> str:
+def _repost_id(reason: dict[str, Any]) -> str | None:
     uri = reason.get("uri")
     if isinstance(uri, str) and "/app.bsky.feed.repost/" in uri:
         return uri.rsplit("/", 1)[-1]
     # Older AppViews do not name the repost record: a TID of the repost time stands in.
-    return tid_from_time(reason["indexedAt"])
+    try:
+        return tid_from_time(reason["indexedAt"])
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        return None  # no usable time either
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one when absent or of another type."""
+    return value if isinstance(value, dict) else {}
 
 
 def tid_from_time(timestamp: str) -> str:
@@ -205,7 +234,8 @@ def _expanded_text(record: dict[str, Any]) -> str:
     if not isinstance(text, str):
         return ""
     data = text.encode()  # facet offsets count UTF-8 bytes
-    spans = sorted(_link_spans(record.get("facets") or [], len(data)), reverse=True)
+    facets = record.get("facets")
+    spans = sorted(_link_spans(facets if isinstance(facets, list) else [], len(data)), reverse=True)
     for start, end, url in spans:
         data = data[:start] + url.encode() + data[end:]
     return data.decode(errors="replace")
@@ -225,7 +255,7 @@ def _link_span(facet: Any, size: int) -> tuple[int, int, str] | None:
     """(byteStart, byteEnd, url) of a link facet; None for other or malformed facets."""
     if not isinstance(facet, dict):
         return None
-    index = facet.get("index") or {}
+    index = _object(facet.get("index"))
     start, end = index.get("byteStart"), index.get("byteEnd")
     urls = [
         f.get("uri")

@@ -13,12 +13,22 @@ original's rule for plain exports).
 import hashlib
 import json
 import logging
+import math
 import re
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from tweetbots.sources import Profile, SourceBatch, SourceError
+from tweetbots.sources import (
+    SAFE_NAME,
+    Profile,
+    SourceBatch,
+    SourceError,
+    parse_json,
+    text_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +51,7 @@ def read_post_file(argument: str) -> SourceBatch:
     path = Path(argument).expanduser()
     raw = _read_table(path, argument)
     text = _text_column(raw, argument)
-    users = _users(raw, path)
+    users = _users(raw, path, argument)
     posts = pd.DataFrame(
         {
             "id": _ids(raw, text),
@@ -51,7 +61,7 @@ def read_post_file(argument: str) -> SourceBatch:
             "is_retweet": _retweet_flags(raw, text),
             "is_reply": _reply_flags(raw),
             "platform": PLATFORM,
-            "url": _first_column(raw, ("url",), default=None),
+            "url": _first_column(raw, ("url",), default=None).map(text_field),
         }
     )
     log.info("file %s: %d posts of %d users", argument, len(posts), users.nunique())
@@ -90,10 +100,11 @@ def _read_jsonl(path: Path, argument: str) -> pd.DataFrame:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
+                record = parse_json(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                reason = getattr(exc, "msg", "nested too deeply")
                 raise SourceError(
-                    f"file {argument!r}: line {number} is not JSON ({exc.msg}); one JSON "
+                    f"file {argument!r}: line {number} is not JSON ({reason}); one JSON "
                     "object per line is expected"
                 ) from exc
             if not isinstance(record, dict):
@@ -143,8 +154,17 @@ def _ids(raw: pd.DataFrame, text: pd.Series) -> pd.Series:
     return given.where(given.notna(), stable)
 
 
+def _missing(value: object) -> bool:
+    """None, NaN, NA, NaT, or what no column of ours can hold (a JSON list or object)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return not isinstance(value, str | int | datetime | np.generic)
+
+
 def _id_string(value: object) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         return None
     # Parquet stores a nullable integer id column as float: 123.0 must read as "123".
     if isinstance(value, float) and value.is_integer():
@@ -160,24 +180,33 @@ def _times(raw: pd.DataFrame) -> pd.Series:
     values = _first_column(raw, _TIME_COLUMNS, default=None)
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values, utc=True)
-    if pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         unit = "ms" if values.abs().max() > _EPOCH_MS_THRESHOLD else "s"
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
-    strings = values.map(lambda v: None if v is None or pd.isna(v) else str(v))
+    strings = values.map(lambda v: None if _missing(v) or isinstance(v, bool) else str(v))
     return pd.to_datetime(strings, utc=True, format="mixed", errors="coerce")
 
 
-def _users(raw: pd.DataFrame, path: Path) -> pd.Series:
-    fallback = _UNSAFE_IN_USER.sub("_", path.stem).strip("_") or "posts"
+def _users(raw: pd.DataFrame, path: Path, argument: str) -> pd.Series:
+    fallback = _UNSAFE_IN_USER.sub("_", path.stem).strip("_")[:100] or "posts"
     users = _first_column(raw, _USER_COLUMNS, default=None).map(_handle)
-    return users.where(users.notna(), fallback).astype(str)
+    users = users.where(users.notna(), fallback).astype(str)
+    # The user names a directory of the raw store: nothing that could leave it.
+    unsafe = users[~users.map(lambda u: bool(SAFE_NAME.match(u)) and ".." not in u)]
+    if len(unsafe):
+        raise SourceError(
+            f"file {argument!r}: row {unsafe.index[0] + 1} names the user "
+            f"{unsafe.iloc[0][:100]!r}, not a handle: use letters, digits, _ . @ : - "
+            "(at most 100), or leave the user column out"
+        )
+    return users
 
 
 def _handle(value: object) -> str | None:
     """A user cell: a handle, or an author record holding one."""
     if isinstance(value, dict):
         value = value.get("username") or value.get("screen_name")
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         return None
     return str(value).strip().lstrip("@") or None
 
@@ -186,7 +215,7 @@ def _flags(values: pd.Series) -> pd.Series:
     """Booleans from bools, 0/1 or true/false strings; missing cells stay NA."""
 
     def parse(value: object) -> object:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
+        if _missing(value):
             return pd.NA
         if isinstance(value, bool):
             return value

@@ -31,7 +31,15 @@ from urllib.parse import parse_qs
 import httpx
 import pandas as pd
 
-from tweetbots.sources import RAW_COLUMNS, Profile, SourceBatch, SourceError
+from tweetbots.sources import (
+    RAW_COLUMNS,
+    Profile,
+    SourceBatch,
+    SourceError,
+    is_id,
+    parse_json,
+    text_field,
+)
 from tweetbots.sources._http import base_url, client, polite_get
 
 log = logging.getLogger(__name__)
@@ -47,7 +55,7 @@ _NOT_PUBLIC = (401, 403)
 
 def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
     """Up to MAX_POSTS most recent public posts of a Mastodon account (newer than an id)."""
-    username, instance = _parse_account(argument)
+    username, instance = parse_account(argument)
     label = f"mastodon:@{username}@{instance}"
     with client(base_url(BASE_URL_ENV, f"https://{instance}")) as session:
         account = _lookup(session, username, label)
@@ -58,13 +66,13 @@ def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
     profile = Profile(
         platform=PLATFORM,
         user=user,
-        display_name=account.get("display_name") or username,
-        avatar_url=account.get("avatar") or None,
+        display_name=text_field(account.get("display_name")) or username,
+        avatar_url=text_field(account.get("avatar")),
     )
     return SourceBatch(posts, [profile])
 
 
-def _parse_account(argument: str) -> tuple[str, str]:
+def parse_account(argument: str) -> tuple[str, str]:
     match = _ACCOUNT.match(argument.strip())
     instance = match.group(2).lower() if match else ""
     labels = instance.split(".")
@@ -84,7 +92,7 @@ def _lookup(session: httpx.Client, username: str, label: str) -> dict[str, Any]:
             f"{response.status_code}); check the user name and the instance after the second @"
         )
     account = _json(response, label)
-    if not isinstance(account, dict) or "id" not in account:
+    if not isinstance(account, dict) or not is_id(account.get("id")):
         raise SourceError(
             f"{label}: the account lookup answered without an id; is "
             f"{session.base_url.host} a Mastodon instance?"
@@ -103,9 +111,11 @@ def _statuses(
     while len(statuses) < MAX_POSTS:
         response = polite_get(session, f"/api/v1/accounts/{account_id}/statuses", params, label)
         page = _json(response, label)
-        if not isinstance(page, list):
+        if not isinstance(page, list) or not all(
+            isinstance(s, dict) and is_id(s.get("id")) for s in page
+        ):
             raise SourceError(
-                f"{label}: the statuses answer is not a list; is "
+                f"{label}: the statuses answer is not a list of statuses with ids; is "
                 f"{session.base_url.host} a Mastodon instance?"
             )
         fresh = [s for s in page if not newer_than or _id_key(s["id"]) > _id_key(newer_than)]
@@ -148,8 +158,8 @@ def _json(response: httpx.Response, label: str) -> Any:
             f"{label}: {response.url.path} answered HTTP {response.status_code}; try again later"
         )
     try:
-        return response.json()
-    except ValueError as exc:
+        return parse_json(response.content)
+    except (ValueError, RecursionError) as exc:
         raise SourceError(
             f"{label}: {response.url.path} did not answer JSON; is "
             f"{response.url.host} a Mastodon instance?"
@@ -166,17 +176,19 @@ def _posts_frame(statuses: list[dict[str, Any]], user: str) -> pd.DataFrame:
 
 
 def _post_row(status: dict[str, Any], user: str) -> dict[str, Any]:
-    boosted = status.get("reblog")
+    boosted = status.get("reblog") if isinstance(status.get("reblog"), dict) else None
     shown = boosted or status  # a boost's own content is empty: the text is the boosted post's
     return {
         "id": str(status["id"]),
         "user": user,
-        "created_at": status.get("created_at"),
-        "text": html.escape(html_to_text(shown.get("content") or ""), quote=False),
+        "created_at": text_field(status.get("created_at")),
+        "text": html.escape(html_to_text(text_field(shown.get("content")) or ""), quote=False),
         "is_retweet": boosted is not None,
         "is_reply": status.get("in_reply_to_id") is not None,
         "platform": PLATFORM,
-        "url": status.get("url") or shown.get("url") or shown.get("uri"),
+        "url": text_field(status.get("url"))
+        or text_field(shown.get("url"))
+        or text_field(shown.get("uri")),
     }
 
 

@@ -1,0 +1,250 @@
+"""Bad input through the stage runners: one clear line naming the input and the fix, and
+nothing already stored lost or changed (the data root is compared byte for byte).
+
+The readers' own checks are tested beside them (tests/tweetbots/sources/); here the same
+inputs reach a data root that already holds a bot.
+"""
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tweetbots import pipeline
+from tweetbots.clean import NotEnoughTextError
+from tweetbots.config import PublishSettings
+from tweetbots.publish import PublishError
+from tweetbots.sources import SourceError
+from tweetbots.store import LOCKS, StageOutput, building, write_manifest
+
+WORDS = "sourdough crumb oven starter flour proof bake loaf butter crust".split()
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under the data root with its sha256; lock files hold no data."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != LOCKS
+    }
+
+
+def write_csv(path: Path, texts: list[str], ids: list[str] | None = None, **columns) -> Path:
+    ids = ids or [str(i) for i in range(len(texts))]
+    pd.DataFrame({"id": ids, "text": texts, **columns}).to_csv(path, index=False)
+    return path
+
+
+def long_posts(n: int, seed: int = 0) -> list[str]:
+    """Posts that survive cleaning: 12 words each, about 70 characters."""
+    return [" ".join(WORDS[(seed + i + j) % len(WORDS)] for j in range(12)) for i in range(n)]
+
+
+def write_archive(path: Path, username: str, tweets: list[dict] | str) -> Path:
+    account = [{"account": {"username": username, "accountId": "1"}}]
+    body = tweets if isinstance(tweets, str) else json.dumps([{"tweet": t} for t in tweets])
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/account.js", "window.YTD.account.part0 = " + json.dumps(account))
+        archive.writestr("data/tweets.js", "window.YTD.tweets.part0 = " + body)
+    return path
+
+
+def one_line(error: pytest.ExceptionInfo, *parts: str) -> str:
+    message = str(error.value)
+    assert "\n" not in message, message
+    for part in parts:
+        assert part in message, (part, message)
+    return message
+
+
+@pytest.fixture
+def stored_bot(data_root, tmp_path):
+    """A data root holding bot `ada`: its raw posts and its clean dataset."""
+    source = write_csv(tmp_path / "ada.csv", long_posts(120))
+    scrape = pipeline.run_scrape(f"file:{source}", "ada")
+    pipeline.run_clean([scrape], "ada")
+    return data_root
+
+
+def corrupt_zip(tmp_path: Path) -> Path:
+    path = write_archive(tmp_path / "corrupt.zip", "ada", [{"id_str": "1", "full_text": "hi"}])
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b"window.YTD.tweets")  # stored uncompressed: the CRC no longer matches
+    blob[start : start + 6] = b"XXXXXX"
+    path.write_bytes(bytes(blob))
+    return path
+
+
+TRUNCATED = '[{"tweet": {"id_str": "1", "full_te'
+
+
+def _csv_without_text(d: Path) -> str:
+    path = d / "n.csv"
+    pd.DataFrame({"id": ["1"], "body": ["words here"]}).to_csv(path, index=False)
+    return f"file:{path}"
+
+
+BAD_SOURCES = {
+    "missing file": (lambda d: f"file:{d / 'gone.csv'}", ["gone.csv", "does not exist"]),
+    "missing archive": (lambda d: f"archive:{d / 'gone.zip'}", ["gone.zip", "does not exist"]),
+    "corrupt zip": (lambda d: f"archive:{corrupt_zip(d)}", ["corrupt.zip", "download it again"]),
+    "truncated tweets.js": (
+        lambda d: f"archive:{write_archive(d / 'cut.zip', 'ada', TRUNCATED)}",
+        ["cut.zip", "tweets.js", "truncated", "export it again"],
+    ),
+    "garbage tweets.js": (
+        lambda d: f"archive:{write_archive(d / 'junk.zip', 'ada', '<html>404</html>')}",
+        ["junk.zip", "tweets.js", "export it again"],
+    ),
+    "csv without a text column": (_csv_without_text, ["n.csv", "no text column"]),
+    "archive user '../x'": (
+        lambda d: f"archive:{write_archive(d / 'evil.zip', '../x', [])}",
+        ["evil.zip", "'../x'", "not an X username"],
+    ),
+    "file user 'a/b'": (
+        lambda d: f"file:{write_csv(d / 'slash.csv', ['a b c d'], user=['a/b'])}",
+        ["slash.csv", "'a/b'", "not a handle"],
+    ),
+    "file user with spaces": (
+        lambda d: f"file:{write_csv(d / 'space.csv', ['a b c d'], user=['has space'])}",
+        ["space.csv", "'has space'", "not a handle"],
+    ),
+    "file user of 200 characters": (
+        lambda d: f"file:{write_csv(d / 'long.csv', ['a b c d'], user=['u' * 200])}",
+        ["long.csv", "at most 100"],
+    ),
+    "mastodon handle '../x'": (lambda d: "mastodon:@../x@example.social", ["'@../x", "@user"]),
+    "bluesky handle 'a/b'": (lambda d: "bluesky:a/b", ["'a/b'", "handle or DID"]),
+    "unknown scheme": (lambda d: "ftp:posts.csv", ["'ftp:posts.csv'", "use one of"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SOURCES))
+def test_bad_source_is_one_line_and_the_stored_bot_is_untouched(stored_bot, tmp_path, case):
+    make_spec, expected = BAD_SOURCES[case]
+    spec = make_spec(tmp_path)
+    before = snapshot(stored_bot)
+    with pytest.raises(SourceError) as error:
+        pipeline.run_scrape(spec, "ada")
+    one_line(error, *expected)
+    assert snapshot(stored_bot) == before
+
+
+def _archive_posts(texts: list[str], retweet: bool = False) -> list[dict]:
+    prefix = "RT @someone: " if retweet else ""
+    return [{"id_str": str(i), "full_text": prefix + t} for i, t in enumerate(texts)]
+
+
+TOO_LITTLE = {
+    "empty archive": ([], ["has no posts to train on", "right account or export"]),
+    "only retweets": (
+        _archive_posts(long_posts(50), retweet=True),
+        ["bea: 0 characters in 0 of 50 posts kept", "add more posts or another source"],
+    ),
+    "only short posts": (
+        _archive_posts(["lol", "ok then", "@ann #tbt"] * 20),
+        ["bea: 0 characters in 0 of 60 posts kept", "add more posts"],
+    ),
+    "too little text": (
+        _archive_posts(long_posts(20)),
+        ["bea:", "in 20 of 20 posts kept", "6,000 needed", "add more posts"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TOO_LITTLE))
+def test_too_little_text_fails_the_clean_stage_and_writes_nothing(stored_bot, tmp_path, case):
+    tweets, expected = TOO_LITTLE[case]
+    spec = f"archive:{write_archive(tmp_path / 'bea.zip', 'bea', tweets)}"
+    scrape = pipeline.run_scrape(spec, "bea")
+    before = snapshot(stored_bot)
+    with pytest.raises(NotEnoughTextError) as error:
+        pipeline.run_clean([scrape], "bea")
+    message = one_line(error, *expected)
+    if not tweets:
+        assert spec in message  # names the source that gave nothing
+    assert snapshot(stored_bot) == before
+
+
+def test_a_cyborg_with_one_empty_source_names_that_source(stored_bot, tmp_path):
+    good = pipeline.run_scrape(f"file:{write_csv(tmp_path / 'cy.csv', long_posts(120))}", "cy")
+    empty_spec = f"archive:{write_archive(tmp_path / 'nobody.zip', 'nobody', [])}"
+    empty = pipeline.run_scrape(empty_spec, "cy")
+    with pytest.raises(NotEnoughTextError) as error:
+        pipeline.run_clean([good, empty], "cy")
+    one_line(error, empty_spec, "has no posts")
+
+
+def test_duplicated_ids_are_stored_once_first_copy_wins(data_root, tmp_path):
+    texts = long_posts(130)
+    ids = [str(i) for i in range(130)] + ["0", "1", "2"]  # three ids again, other texts
+    first = write_csv(tmp_path / "dup.csv", texts + long_posts(3, seed=5), ids)
+    scrape = pipeline.run_scrape(f"file:{first}", "dup")
+    again = tmp_path / "again" / "dup.csv"  # the same user from a second export
+    again.parent.mkdir()
+    write_csv(again, ["a different text for id zero, still long enough"] + texts[1:5])
+    scrape_again = pipeline.run_scrape(f"file:{again}", "dup")
+    cleaned = pipeline.run_clean([scrape, scrape_again], "dup")
+    posts = pd.read_parquet(cleaned.path / "posts.parquet")
+    assert posts["id"].is_unique and len(posts) == 130
+    assert posts.set_index("id").loc["0", "text"] == texts[0]
+    assert cleaned.summary["stats"]["dup"]["downloaded"] == 130
+
+
+HOSTILE_TEXTS = {
+    "nul bytes": "bread\x00 with a nul byte inside the crumb and oven words",
+    "lone surrogate": "a broken emoji \ud83d in the middle of a long enough post",
+    "right-to-left": "שלום עולם this bakery post mixes \u202eright-to-left\u202c scripts",
+    "100 KB of text": " ".join(["sourdough"] * 10_000) + " end",
+}
+
+
+def test_hostile_text_survives_scrape_clean_and_tokenize(data_root, tmp_path):
+    # Lone surrogates only exist in JSON (as an escape): a .jsonl source carries them.
+    path = tmp_path / "odd.jsonl"
+    records = [{"id": f"h{i}", "text": t} for i, t in enumerate(HOSTILE_TEXTS.values())]
+    records += [{"id": str(i), "text": t} for i, t in enumerate(long_posts(120))]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+    scrape = pipeline.run_scrape(f"file:{path}", "odd")
+    cleaned = pipeline.run_clean([scrape], "odd")
+    base = pipeline.run_base("tiny", cleaned, "odd")
+    from tweetbots.config import TokenizeSettings
+
+    tokens = pipeline.run_tokenize(cleaned, base, TokenizeSettings(block_size=64), "odd")
+
+    kept = pd.read_parquet(cleaned.path / "posts.parquet").set_index("id")["text"]
+    nul, surrogate, rtl, big = (kept[f"h{i}"] for i in range(4))
+    assert "\x00" in nul
+    assert "\ufffd" in surrogate and "\ud83d" not in surrogate
+    assert rtl == HOSTILE_TEXTS["right-to-left"]
+    assert len(big) == len(HOSTILE_TEXTS["100 KB of text"])
+    assert tokens.summary["train"]["tokens"] + tokens.summary["val"]["tokens"] > 10_000
+
+
+def _fake_stage(stage: str, directory: Path, **summary) -> StageOutput:
+    with building(directory) as tmp:
+        write_manifest(tmp, stage=stage, bot="bot", fingerprint=directory.name, summary=summary)
+    return StageOutput(
+        stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
+    )
+
+
+def test_hub_target_without_a_token_fails_before_reading_the_hub(data_root):
+    model = _fake_stage("fine-tune", data_root / "models" / "bot" / "m1")
+    report = _fake_stage(
+        "evaluate", data_root / "eval" / "bot" / "r1", perplexity=20.0, base_perplexity=90.0
+    )
+    clean = _fake_stage("clean", data_root / "clean" / "bot" / "c1", profiles=[], stats={})
+    base = _fake_stage("base", data_root / "base" / "bot" / "b1", model="tiny", model_dir="x")
+    before = snapshot(data_root)
+    # HF_HUB_OFFLINE is set for the suite: reaching for the Hub would fail differently.
+    with pytest.raises(PublishError) as error:
+        pipeline.run_publish(
+            model, report, clean, base, PublishSettings(target="hf://me/bot"), "bot", token=None
+        )
+    one_line(error, "hf://me/bot", "HF_TOKEN", "hf-token")
+    assert snapshot(data_root) == before
