@@ -1,4 +1,4 @@
-"""The `tweetbots` command line: demo, train, stats, generate, lineage sync.
+"""The `tweetbots` command line: demo, train, stats, generate, serve, lineage sync.
 
 Prefect is imported inside the commands that orchestrate (after the environment is
 set), so `stats` and `generate` start fast and work without a Prefect server.
@@ -13,15 +13,20 @@ import typer
 
 from flows.environment import configure_local_environment
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Turn anyone's public posts into a GPT-2 bot that writes like them.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn anyone's public posts into a GPT-2 bot that writes like them.",
+)
 log = logging.getLogger("tweetbots")
 
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
     if not verbose:
         from transformers.utils import logging as transformers_logging
@@ -39,9 +44,12 @@ def demo() -> None:
 
     archives = write_sample_archives(root / "sample")
     # Batch 8, not the original's 1: the tiny model is about speed on a CPU, not fidelity.
-    bot = BotSpec(name=model_name([a.stem for a in archives]),
-                  sources=[f"archive:{a}" for a in archives], base_model="tiny",
-                  train=TrainSettings(batch_size=8))
+    bot = BotSpec(
+        name=model_name([a.stem for a in archives]),
+        sources=[f"archive:{a}" for a in archives],
+        base_model="tiny",
+        train=TrainSettings(batch_size=8),
+    )
     published = _run_train_bot(bot)
     _print_result(published)
 
@@ -58,9 +66,15 @@ def train_command(
     configure_local_environment()
     from tweetbots.config import BotSpec, PublishSettings, TrainSettings
 
-    bot = _validated(lambda: BotSpec(
-        name=name, sources=source, base_model=base_model,
-        train=TrainSettings(epochs=epochs), publish=PublishSettings(target=target)))
+    bot = _validated(
+        lambda: BotSpec(
+            name=name,
+            sources=source,
+            base_model=base_model,
+            train=TrainSettings(epochs=epochs),
+            publish=PublishSettings(target=target),
+        )
+    )
     _print_result(_run_train_bot(bot))
 
 
@@ -94,9 +108,48 @@ def generate(
     from tweetbots.config import EvalSettings
     from tweetbots.evaluate import sample_predictions
 
-    for sample in sample_predictions(model_dir, EvalSettings(prompts=[prompt],
-                                                             samples_per_prompt=n)):
+    for sample in sample_predictions(
+        model_dir, EvalSettings(prompts=[prompt], samples_per_prompt=n)
+    ):
         typer.echo(sample.text)
+
+
+@app.command()
+def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
+    """Start the local stack: Prefect server and UI, work pool, deployments, a worker."""
+    import os
+    import signal
+    import time
+
+    root = configure_local_environment()
+    api_url = f"http://127.0.0.1:{port}/api"
+    os.environ["PREFECT_API_URL"] = api_url  # before Prefect is imported, for every child
+    from flows import stack
+
+    # Ctrl-C and `kill` both end in the cleanup below, even when started in the background
+    # (where a shell has SIGINT ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
+    started = []
+    try:
+        started.append(stack.start_server(port, root / "logs" / "prefect-server.log"))
+        stack.prepare(api_url, root)
+        started.append(stack.start_worker(api_url, root, root / "logs" / "prefect-worker.log"))
+        typer.echo(
+            f"Prefect UI: http://127.0.0.1:{port}  (logs in {root / 'logs'}; "
+            "Ctrl-C stops the server and the worker)"
+        )
+        while all(process.poll() is None for process in started):
+            time.sleep(1)
+        typer.echo(f"error: a process of the stack exited; see {root / 'logs'}", err=True)
+        raise typer.Exit(1)
+    except stack.StackError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("stopping the worker and the server")
+    finally:
+        stack.stop(started)
 
 
 lineage_app = typer.Typer(no_args_is_help=True, help="W&B lineage of the bots.")

@@ -7,7 +7,7 @@ from tasks.clean import clean_posts
 from tasks.encode import tokenize_posts
 from tasks.evaluate import evaluate_model
 from tasks.publish import publish_model
-from tasks.scrape import scrape_source
+from tasks.scrape import check_source, scrape_source
 from tasks.train import fine_tune_model
 from tweetbots.config import BotSpec
 from tweetbots.store import StageOutput
@@ -16,7 +16,7 @@ from tweetbots.store import StageOutput
 @flow(name="train-bot", flow_run_name="train-{bot.name}")
 def train_bot(bot: BotSpec) -> StageOutput:
     """Train, judge and publish one bot; every stage is cached by its inputs."""
-    scrapes = [scrape_source(spec, bot.name) for spec in bot.sources]
+    scrapes = [scrape_source(spec, bot.name, check_source(spec)) for spec in bot.sources]
     cleaned = clean_posts(scrapes, bot.name)
     base = prepare_base_model(bot.base_model, cleaned, bot.name)
     tokens = tokenize_posts(cleaned, base, bot.tokenize, bot.name)

@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,6 +31,15 @@ def retry_transient(_task, _task_run, state) -> bool:
         status = getattr(getattr(error, "response", None), "status_code", None)
         return status == 429 or (status is not None and status >= 500)
     return False
+
+
+def fine_tune_limit() -> str:
+    """The global concurrency limit that keeps one host to one fine-tune at a time.
+
+    Per host, not global: on a cluster each GPU pod is its own host and needs no limit
+    (a limit that does not exist is not enforced); `tweetbots serve` creates this one.
+    """
+    return "fine-tune-" + re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower())
 
 
 def artifact_key(bot: str, what: str) -> str:

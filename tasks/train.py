@@ -2,9 +2,10 @@ import time
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.concurrency.sync import concurrency
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, lineage_run
+from tasks._common import artifact_key, fine_tune_limit, lineage_run
 from tweetbots import pipeline
 from tweetbots.config import TrainSettings
 from tweetbots.lineage import StageRun, artifact_ref
@@ -19,7 +20,11 @@ def fine_tune_model(tokens: StageOutput, base: StageOutput, settings: TrainSetti
     """Fine-tune the base model on the bot's token blocks."""
     progress = create_progress_artifact(0.0, key=artifact_key(bot, "training"),
                                         description="Fine-tuning progress")
-    with lineage_run("fine-tune", bot, [tokens, base]) as wandb_run:
+    # One fine-tune per host at a time; its W&B run starts once it holds the slot.
+    with (
+        concurrency(fine_tune_limit(), occupy=1),
+        lineage_run("fine-tune", bot, [tokens, base]) as wandb_run,
+    ):
         report = _progress_reporter(progress, wandb_run)
         output = pipeline.run_fine_tune(tokens, base, settings, bot, report)
         update_progress_artifact(progress, 100.0)

@@ -2,17 +2,13 @@
 task-run states Prefect records (`Cached` = the stage body did not execute)."""
 
 import shutil
-import time
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect_states import STAGES, task_states
 
 from flows.train_bot import train_bot
 from tweetbots.config import BotSpec, EvalSettings, PublishSettings, TrainSettings
 from tweetbots.store import data_root
-
-STAGES = ["scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
 
 pytestmark = pytest.mark.slow
 
@@ -20,28 +16,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def small_bot(sample_archives, data_root) -> BotSpec:
     return BotSpec(
-        name="crumb", sources=[f"archive:{sample_archives[0]}"], base_model="tiny",
+        name="crumb",
+        sources=[f"archive:{sample_archives[0]}"],
+        base_model="tiny",
         train=TrainSettings(epochs=1, batch_size=8),
         evaluate=EvalSettings(prompts=["My dream is"], samples_per_prompt=2),
     )
-
-
-def task_states(state, expected: int = len(STAGES)) -> dict[str, str]:
-    """Stage name -> the state name of its task run in that flow run.
-
-    Task runs reach the server through its event pipeline, a moment after the flow
-    returns: poll until every stage has a final state.
-    """
-    flow_run_id = state.state_details.flow_run_id
-    deadline = time.monotonic() + 30
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            final = [r for r in runs if r.state and r.state.is_final()]
-            if len(final) >= expected or time.monotonic() > deadline:
-                return {run.name.rsplit("-", 1)[0]: run.state.name for run in final}
-            time.sleep(0.25)
 
 
 def test_identical_rerun_executes_no_stage_body(prefect_server, small_bot):
@@ -59,19 +39,16 @@ def test_identical_rerun_executes_no_stage_body(prefect_server, small_bot):
 def test_rerun_after_failure_starts_at_the_failed_stage(prefect_server, small_bot, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the publish target directory should be")
-    bot = small_bot.model_copy(
-        update={"publish": PublishSettings(target=f"file://{blocker}/hub")})
+    bot = small_bot.model_copy(update={"publish": PublishSettings(target=f"file://{blocker}/hub")})
 
     failed = train_bot(bot, return_state=True)
     assert failed.is_failed()
-    assert task_states(failed) == {**dict.fromkeys(STAGES[:-1], "Completed"),
-                                   "publish": "Failed"}
+    assert task_states(failed) == {**dict.fromkeys(STAGES[:-1], "Completed"), "publish": "Failed"}
 
     blocker.unlink()  # the fix
     rerun = train_bot(bot, return_state=True)
     assert rerun.is_completed(), rerun.message
-    assert task_states(rerun) == {**dict.fromkeys(STAGES[:-1], "Cached"),
-                                  "publish": "Completed"}
+    assert task_states(rerun) == {**dict.fromkeys(STAGES[:-1], "Cached"), "publish": "Completed"}
     assert (tmp_path / "not-a-directory" / "hub" / "crumb" / "README.md").is_file()
 
 

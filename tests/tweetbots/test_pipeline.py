@@ -22,7 +22,8 @@ def test_rescrape_of_an_unchanged_source_adds_nothing_and_keeps_fingerprints(dat
     source = tmp_path / "alice.csv"
     _write_csv(source, 50)
     first = pipeline.run_scrape(f"file:{source}", "bot")
-    shutil.rmtree(pipeline.scrape_dir(f"file:{source}", "bot"))  # force a real re-read
+    spec = f"file:{source}"
+    shutil.rmtree(pipeline.scrape_dir(spec, "bot", pipeline.check_source(spec)))  # re-read
     second = pipeline.run_scrape(f"file:{source}", "bot")
     assert second.fingerprint == first.fingerprint
     assert len(list((data_root / "raw" / "file" / "alice").glob("part-*"))) == 1

@@ -1,0 +1,125 @@
+"""The local stack behind `tweetbots serve`: a Prefect server, the work pool, the
+deployments of prefect.yaml and a worker, all on 127.0.0.1 with state under the data root.
+
+The end-to-end tests use `prepare` and `start_worker` against their own server, so the
+code that sets up a user's stack is the code the tests run.
+"""
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+WORK_POOL = "tweetbots"
+
+
+class StackError(RuntimeError):
+    """The local stack could not start; the message says what to do."""
+
+
+def start_server(port: int, log_file: Path) -> subprocess.Popen:
+    """`prefect server start` on 127.0.0.1:port, SQLite under PREFECT_HOME; waits for it."""
+    url = f"http://127.0.0.1:{port}/api"
+    if _healthy(url):
+        raise StackError(f"port {port} already serves a Prefect API: stop it or pass --port")
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    server = _spawn([*command, "--port", str(port)], log_file, _env(url))
+    deadline = time.monotonic() + 180  # 15-40 s on 2 cores, the first start the slowest
+    while not _healthy(url):
+        if server.poll() is not None:
+            raise StackError(f"the Prefect server exited ({server.returncode}); see {log_file}")
+        if time.monotonic() > deadline:
+            stop([server])
+            raise StackError(f"the Prefect server did not answer within 180 s; see {log_file}")
+        time.sleep(0.5)
+    return server
+
+
+def prepare(api_url: str, root: Path) -> None:
+    """Work pool, the per-host fine-tune limit, the demo's sample data, the deployments."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    from tasks._common import fine_tune_limit
+    from tweetbots.sample import write_sample_archives
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"), overwrite=True)
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=fine_tune_limit(), limit=1)
+            )
+    write_sample_archives(root / "sample")  # the deployments' default bots train on it
+    deploy = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=REPO,
+        env=_env(api_url, root),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if deploy.returncode != 0:
+        raise StackError(f"prefect deploy failed: {_last_line(deploy.stdout + deploy.stderr)}")
+
+
+def start_worker(api_url: str, root: Path, log_file: Path) -> subprocess.Popen:
+    """A process worker on the tweetbots pool: it runs each flow run in a subprocess."""
+    command = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process"]
+    return _spawn([*command, "--pool", WORK_POOL], log_file, _env(api_url, root))
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Stop what we started, newest first, each before the next: the worker, then the
+    server it reports to. Whatever ignores SIGTERM for 30 s is killed."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _spawn(command: list[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as out:
+        # Its own session: a Ctrl-C in the terminal reaches `serve`, which stops the
+        # children in order, instead of every process at once.
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+
+def _env(api_url: str, root: Path | None = None) -> dict[str, str]:
+    """Our environment, pointed at this API; flow runs write under `root`."""
+    # TWEETBOTS_REPO: the pull step of prefect.yaml runs flows from this checkout.
+    env = {**os.environ, "PREFECT_API_URL": api_url, "TWEETBOTS_REPO": str(REPO)}
+    if root is not None:
+        env["TWEETBOTS_HOME"] = str(root)
+    return env
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

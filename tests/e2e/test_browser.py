@@ -1,0 +1,171 @@
+"""A user in the Prefect UI: `tweetbots serve`, then start `train-bot` from its deployment
+page in headless Chromium (Debian's, driven by Playwright) and watch the run complete.
+
+Also checks what `serve` promises: a Ctrl-C stops the server and worker it started.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialling Google on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(
+    os.environ.get("TWEETBOTS_TEST_ARTIFACTS", Path(__file__).parents[2] / ".test-artifacts")
+)
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} missing: `apt-get install chromium` (make test does it)"
+    if os.environ.get("TWEETBOTS_REQUIRE_BROWSER"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`tweetbots serve` as a user starts it; yields (UI URL, its process)."""
+    _require_browser()
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PREFECT_") and not k.startswith("WANDB_")
+    }
+    env.update(
+        TWEETBOTS_HOME=str(tmp_path / "home"),
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        WANDB_MODE="offline",
+    )
+    cli = Path(sys.executable).parent / "tweetbots"
+    serve = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    ui = _wait_for_ui_line(serve)
+    yield ui, serve, port, tmp_path / "home"
+    if serve.poll() is None:
+        serve.kill()
+
+
+def _wait_for_ui_line(serve: subprocess.Popen, timeout: float = 240) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = serve.stdout.readline()
+        if not line and serve.poll() is not None:
+            raise AssertionError(f"tweetbots serve exited with {serve.returncode}")
+        found = re.search(r"Prefect UI: (http://\S+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("tweetbots serve printed no UI address")
+
+
+def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
+    from playwright.sync_api import sync_playwright
+
+    ui, serve, port, home = served
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{ui}/deployments", wait_until="networkidle")
+        page.get_by_role("link", name="train-bot", exact=True).first.click()
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Custom run", exact=True).click()  # the BotSpec parameter form
+        api_url = f"http://127.0.0.1:{port}/api"
+        page.get_by_role("button", name="Submit").click()
+        # The toast's "View run" button slides and re-renders; its target is the run the
+        # deployment just got, which the API names.
+        flow_run_id = _new_flow_run(api_url)
+        page.goto(f"{ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle")
+        state = _wait_until_final(api_url, flow_run_id)
+        page.reload(wait_until="networkidle")
+        page.get_by_text(state, exact=True).first.wait_for(timeout=30_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "ui-train-bot-run.png"), full_page=True)
+        browser.close()
+    assert state == "Completed"
+    assert page.url.startswith(ui)
+
+    serve.send_signal(signal.SIGINT)  # Ctrl-C
+    assert serve.wait(timeout=90) == 0
+    assert not _answers(f"http://127.0.0.1:{port}/api/health"), "the server outlived serve"
+    assert _processes_under(home) == [], "a process of the stack outlived serve"
+
+
+def _new_flow_run(api_url: str, timeout: float = 30) -> str:
+    """The id of the one flow run of train-bot (the stack starts with none)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = httpx.post(
+            f"{api_url}/flow_runs/filter",
+            json={"deployments": {"name": {"any_": ["train-bot"]}}},
+            timeout=10,
+        ).json()
+        if runs:
+            assert len(runs) == 1, "one submit, one flow run"
+            return runs[0]["id"]
+        time.sleep(0.5)
+    raise AssertionError("submitting the form created no flow run")
+
+
+def _wait_until_final(api_url: str, flow_run_id: str, timeout: float = 420) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{api_url}/flow_runs/{flow_run_id}", timeout=10).json()
+        if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            return run["state"]["name"]
+        time.sleep(2)
+    raise AssertionError(f"flow run {flow_run_id} did not finish in {timeout} s")
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def _processes_under(home: Path) -> list[int]:
+    """Live processes started with this test's data root (the server, the worker...)."""
+    marker = f"TWEETBOTS_HOME={home}\0".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes() and int(environ.parent.name) != os.getpid():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return found

@@ -1,0 +1,44 @@
+"""Read what Prefect recorded: stage name -> task-run state, for the flow and e2e tests.
+
+`Cached` means the stage body did not execute. The sensor task (`check-source`) runs
+every time by design and is left out: it is not a stage.
+"""
+
+import time
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+STAGES = ["scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
+SENSORS = {"check-source"}
+
+
+def stage_states(flow_run_id, expected: int = len(STAGES), timeout: float = 30) -> dict[str, str]:
+    """Stage name -> state name of its latest task run in that flow run.
+
+    Latest: a retried flow run keeps the task runs of its earlier attempts. Task runs
+    reach the server through its event pipeline, a moment after the flow returns: poll
+    until `expected` stages have a final state.
+    """
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            latest = {}
+            for run in sorted(runs, key=lambda r: r.created):
+                latest[run.name.rsplit("-", 1)[0]] = run
+            stages = {
+                name: run.state.name
+                for name, run in latest.items()
+                if name not in SENSORS and run.state and run.state.is_final()
+            }
+            if len(stages) >= expected or time.monotonic() > deadline:
+                return stages
+            time.sleep(0.25)
+
+
+def task_states(state, expected: int = len(STAGES)) -> dict[str, str]:
+    """`stage_states` of the flow run that returned `state`."""
+    return stage_states(state.state_details.flow_run_id, expected)
