@@ -8,8 +8,9 @@ from tweetbots.store import StageOutput
 
 
 @task(name="tokenize", cache_policy=stage_cache(pipeline.tokens_dir), retries=0)
-def tokenize_posts(clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings,
-                   bot: str) -> StageOutput:
+def tokenize_posts(
+    clean_output: StageOutput, base: StageOutput, settings: TokenizeSettings, bot: str
+) -> StageOutput:
     """Split, balance and pack the posts into token blocks."""
     output = pipeline.run_tokenize(clean_output, base, settings, bot)
     record_lineage(output, [clean_output, base])

@@ -12,12 +12,21 @@ EVAL_METRICS = ("perplexity", "base_perplexity", "loss", "memorisation_rate", "d
 
 
 @task(name="evaluate", cache_policy=stage_cache(pipeline.eval_dir), retries=0)
-def evaluate_model(model: StageOutput, base: StageOutput, tokens: StageOutput,
-                   clean_output: StageOutput, settings: EvalSettings, bot: str) -> StageOutput:
+def evaluate_model(
+    model: StageOutput,
+    base: StageOutput,
+    tokens: StageOutput,
+    clean_output: StageOutput,
+    settings: EvalSettings,
+    bot: str,
+) -> StageOutput:
     """Compare base and fine-tuned on held-out posts; sample predictions."""
     output = pipeline.run_evaluate(model, base, tokens, clean_output, settings, bot)
-    create_markdown_artifact(_report_markdown(output.summary), key=artifact_key(bot, "eval"),
-                             description="Evaluation report")
+    create_markdown_artifact(
+        _report_markdown(output.summary),
+        key=artifact_key(bot, "eval"),
+        description="Evaluation report",
+    )
     report = output.summary
     samples = [[s["prompt"], s["text"]] for s in report["samples"]]
     with lineage_run("evaluate", bot, [model, base, tokens, clean_output]) as wandb_run:
@@ -28,8 +37,9 @@ def evaluate_model(model: StageOutput, base: StageOutput, tokens: StageOutput,
 
 
 def _report_markdown(report: dict) -> str:
-    samples = "\n".join(f"| {s['prompt']} | {s['text'].replace('|', '/')} |"
-                        for s in report["samples"])
+    samples = "\n".join(
+        f"| {s['prompt']} | {s['text'].replace('|', '/')} |" for s in report["samples"]
+    )
     return (
         "| metric | base | fine-tuned |\n| --- | --- | --- |\n"
         f"| validation loss | {report['base_loss']:.3f} | {report['loss']:.3f} |\n"

@@ -13,13 +13,19 @@ from tweetbots.store import StageOutput
 from tweetbots.train import ProgressCallback, TrainProgress
 
 
-@task(name="fine-tune", cache_policy=stage_cache(pipeline.model_dir), retries=1,
-      retry_delay_seconds=30)
-def fine_tune_model(tokens: StageOutput, base: StageOutput, settings: TrainSettings,
-                    bot: str) -> StageOutput:
+@task(
+    name="fine-tune",
+    cache_policy=stage_cache(pipeline.model_dir),
+    retries=1,
+    retry_delay_seconds=30,
+)
+def fine_tune_model(
+    tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str
+) -> StageOutput:
     """Fine-tune the base model on the bot's token blocks."""
-    progress = create_progress_artifact(0.0, key=artifact_key(bot, "training"),
-                                        description="Fine-tuning progress")
+    progress = create_progress_artifact(
+        0.0, key=artifact_key(bot, "training"), description="Fine-tuning progress"
+    )
     # One fine-tune per host at a time; its W&B run starts once it holds the slot.
     with (
         concurrency(fine_tune_limit(), occupy=1),

@@ -44,8 +44,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         # A short poll interval: shutdown() waits for one, and every test stops a server.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -110,31 +109,46 @@ MASTODON_EPOCH = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def mastodon_account(account_id: str, username: str, host: str, **extra: Any) -> dict:
     return {
-        "id": account_id, "username": username, "acct": username,
-        "display_name": extra.pop("display_name", username.title()), "locked": False,
+        "id": account_id,
+        "username": username,
+        "acct": username,
+        "display_name": extra.pop("display_name", username.title()),
+        "locked": False,
         "url": f"https://{host}/@{username}",
         "avatar": f"https://{host}/system/accounts/avatars/{account_id}/original/a.png",
         **extra,
     }
 
 
-def mastodon_status(number: int, account: dict, content: str | None = None,
-                    **extra: Any) -> dict:
+def mastodon_status(number: int, account: dict, content: str | None = None, **extra: Any) -> dict:
     """A status object; ids grow with `number` like Mastodon's snowflakes."""
     status_id = str(110_000_000_000_000_000 + number * 1000)
     host = urlsplit(account["url"]).hostname
     return {
         "id": status_id,
-        "created_at": (MASTODON_EPOCH + timedelta(minutes=number)).isoformat().replace(
-            "+00:00", ".000Z"),
-        "in_reply_to_id": None, "in_reply_to_account_id": None, "sensitive": False,
-        "spoiler_text": "", "visibility": "public", "language": "en",
+        "created_at": (MASTODON_EPOCH + timedelta(minutes=number))
+        .isoformat()
+        .replace("+00:00", ".000Z"),
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "sensitive": False,
+        "spoiler_text": "",
+        "visibility": "public",
+        "language": "en",
         "uri": f"https://{host}/users/{account['username']}/statuses/{status_id}",
         "url": f"https://{host}/@{account['username']}/{status_id}",
-        "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
+        "replies_count": 0,
+        "reblogs_count": 0,
+        "favourites_count": 0,
         "content": content if content is not None else f"<p>post number {number}</p>",
-        "reblog": None, "account": account, "media_attachments": [], "mentions": [],
-        "tags": [], "emojis": [], "card": None, "poll": None,
+        "reblog": None,
+        "account": account,
+        "media_attachments": [],
+        "mentions": [],
+        "tags": [],
+        "emojis": [],
+        "card": None,
+        "poll": None,
         **extra,
     }
 
@@ -200,38 +214,59 @@ def tid(when: datetime, clock: int = 7) -> str:
 
 def bluesky_profile(handle: str, did: str, **extra: Any) -> dict:
     return {
-        "did": did, "handle": handle, "displayName": extra.pop("displayName", "Alice A."),
+        "did": did,
+        "handle": handle,
+        "displayName": extra.pop("displayName", "Alice A."),
         "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did}/bafkreiavatar@jpeg",
-        "followersCount": 10, "followsCount": 5, "postsCount": 3,
-        "indexedAt": "2024-01-01T00:00:00.000Z", "labels": [], **extra,
+        "followersCount": 10,
+        "followsCount": 5,
+        "postsCount": 3,
+        "indexedAt": "2024-01-01T00:00:00.000Z",
+        "labels": [],
+        **extra,
     }
 
 
-def bluesky_post(author: dict, number: int, text: str | None = None,
-                 **record_extra: Any) -> dict:
+def bluesky_post(author: dict, number: int, text: str | None = None, **record_extra: Any) -> dict:
     """A postView: rkey a TID of its creation time, like the app makes them."""
     when = BLUESKY_EPOCH + timedelta(minutes=number)
-    record = {"$type": "app.bsky.feed.post", "text": text or f"skeet number {number}",
-              "createdAt": when.isoformat().replace("+00:00", ".000Z"), "langs": ["en"],
-              **record_extra}
+    record = {
+        "$type": "app.bsky.feed.post",
+        "text": text or f"skeet number {number}",
+        "createdAt": when.isoformat().replace("+00:00", ".000Z"),
+        "langs": ["en"],
+        **record_extra,
+    }
     return {
         "uri": f"at://{author['did']}/app.bsky.feed.post/{tid(when)}",
-        "cid": f"bafyreipost{number}", "author": {
-            "did": author["did"], "handle": author["handle"],
-            "displayName": author.get("displayName", "")},
-        "record": record, "replyCount": 0, "repostCount": 0, "likeCount": 0,
-        "quoteCount": 0, "indexedAt": record["createdAt"], "labels": [],
+        "cid": f"bafyreipost{number}",
+        "author": {
+            "did": author["did"],
+            "handle": author["handle"],
+            "displayName": author.get("displayName", ""),
+        },
+        "record": record,
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": 0,
+        "quoteCount": 0,
+        "indexedAt": record["createdAt"],
+        "labels": [],
     }
 
 
 def repost_item(owner: dict, post: dict, minutes: int, with_uri: bool = True) -> dict:
     when = BLUESKY_EPOCH + timedelta(minutes=minutes)
-    reason = {"$type": "app.bsky.feed.defs#reasonRepost",
-              "by": {"did": owner["did"], "handle": owner["handle"]},
-              "indexedAt": when.isoformat().replace("+00:00", ".000Z")}
+    reason = {
+        "$type": "app.bsky.feed.defs#reasonRepost",
+        "by": {"did": owner["did"], "handle": owner["handle"]},
+        "indexedAt": when.isoformat().replace("+00:00", ".000Z"),
+    }
     if with_uri:
-        reason |= {"uri": f"at://{owner['did']}/app.bsky.feed.repost/{tid(when, 3)}",
-                   "cid": "bafyreirepost"}
+        reason |= {
+            "uri": f"at://{owner['did']}/app.bsky.feed.repost/{tid(when, 3)}",
+            "cid": "bafyreirepost",
+        }
     return {"post": post, "reason": reason}
 
 
@@ -266,14 +301,15 @@ class FakeBluesky:
         query = request.query
         limit = int(query.get("limit", 50))
         if not 1 <= limit <= 100:
-            return Reply(400, {"error": "InvalidRequest",
-                               "message": "Error: limit must be less than 100"})
+            return Reply(
+                400, {"error": "InvalidRequest", "message": "Error: limit must be less than 100"}
+            )
         profile = self.profiles.get(query.get("actor", ""))
         if profile is None:
             return Reply(400, {"error": "InvalidRequest", "message": "Profile not found"})
         items = sorted(self.feeds[profile["did"]], key=_sort_at, reverse=True)
         start = int(base64.b64decode(query["cursor"])) if "cursor" in query else 0
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         body: dict[str, Any] = {"feed": page}
         if page:  # like the AppView: a cursor while it returned items, even at the end
             body["cursor"] = base64.b64encode(str(start + limit).encode()).decode()

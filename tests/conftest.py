@@ -28,22 +28,24 @@ def _free_port() -> int:
 
 
 _PORT = _free_port()
-os.environ.update({
-    "PREFECT_HOME": str(_SESSION_DIR / "prefect"),
-    "PREFECT_API_URL": f"http://127.0.0.1:{_PORT}/api",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "TWEETBOTS_HOME": str(_SESSION_DIR / "home"),
-    "WANDB_MODE": "offline",
-    "WANDB_SILENT": "true",
-    "WANDB_DIR": str(_SESSION_DIR / "wandb"),
-    "WANDB_DATA_DIR": str(_SESSION_DIR / "wandb" / "data"),
-    "WANDB_CACHE_DIR": str(_SESSION_DIR / "wandb" / "cache"),
-    "HF_HUB_OFFLINE": "1",
-    "HF_HOME": str(_SESSION_DIR / "hf"),
-    "TOKENIZERS_PARALLELISM": "false",
-})
+os.environ.update(
+    {
+        "PREFECT_HOME": str(_SESSION_DIR / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{_PORT}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "TWEETBOTS_HOME": str(_SESSION_DIR / "home"),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": str(_SESSION_DIR / "wandb"),
+        "WANDB_DATA_DIR": str(_SESSION_DIR / "wandb" / "data"),
+        "WANDB_CACHE_DIR": str(_SESSION_DIR / "wandb" / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(_SESSION_DIR / "hf"),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+)
 os.environ.pop("WANDB_API_KEY", None)
 os.environ.pop("HF_TOKEN", None)
 
@@ -56,9 +58,20 @@ def prefect_server():
     """
     log = open(_SESSION_DIR / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(_PORT)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(_PORT),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
     )
     url = os.environ["PREFECT_API_URL"]
     deadline = time.monotonic() + 120

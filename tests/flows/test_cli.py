@@ -13,11 +13,11 @@ def test_stats_json_counts_a_text_only_csv_by_the_rules(tmp_path):
     csv = tmp_path / "posts.csv"
     csv.write_text(
         "text\n"
-        '"RT @someone: a retweet with plenty of words"\n'   # retweet by prefix
-        '"three whole words"\n'                              # kept (exactly 3)
-        '"two words https://t.co/x"\n'                       # short: links don't count
-        '"@bob #tbt wow"\n'                                  # short: mentions, hashtags
-        '"this one is long enough to keep"\n'                # kept
+        '"RT @someone: a retweet with plenty of words"\n'  # retweet by prefix
+        '"three whole words"\n'  # kept (exactly 3)
+        '"two words https://t.co/x"\n'  # short: links don't count
+        '"@bob #tbt wow"\n'  # short: mentions, hashtags
+        '"this one is long enough to keep"\n'  # kept
     )
     result = runner.invoke(app, ["stats", "--source", f"file:{csv}", "--json"])
     assert result.exit_code == 0, result.output
@@ -59,14 +59,27 @@ def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path
     csv = tmp_path / "baker.csv"
     csv.write_text("id,text\n" + "\n".join(f"{i},{t}" for i, t in enumerate(lines)) + "\n")
 
-    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}",
-                                 "--base-model", "tiny", "--epochs", "1",
-                                 "--target", f"file://{tmp_path}/hub"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "baker",
+            "--source",
+            f"file:{csv}",
+            "--base-model",
+            "tiny",
+            "--epochs",
+            "1",
+            "--target",
+            f"file://{tmp_path}/hub",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "hub" / "baker" / "README.md").is_file()
 
-    generated = runner.invoke(app, ["generate", str(tmp_path / "hub" / "baker"), "sourdough",
-                                    "-n", "3"])
+    generated = runner.invoke(
+        app, ["generate", str(tmp_path / "hub" / "baker"), "sourdough", "-n", "3"]
+    )
     assert generated.exit_code == 0, generated.output
     assert len(generated.output.strip().splitlines()) == 3
 
@@ -86,20 +99,38 @@ def gpt2_in_hf_cache(session_dir):
 
     revision = "0123456789abcdef0123456789abcdef01234567"
     repo = Path(HF_HUB_CACHE) / "models--gpt2"
-    build_tiny_model([f"a post about bread number {i}" for i in range(200)],
-                     repo / "snapshots" / revision)
+    build_tiny_model(
+        [f"a post about bread number {i}" for i in range(200)], repo / "snapshots" / revision
+    )
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(revision)
     return revision
 
 
-def test_train_with_gpt2_from_the_hf_cache_offline(prefect_server, data_root, tmp_path,
-                                                   gpt2_in_hf_cache):
+def test_train_with_gpt2_from_the_hf_cache_offline(
+    prefect_server, data_root, tmp_path, gpt2_in_hf_cache
+):
     csv = tmp_path / "baker.csv"
-    csv.write_text("text\n" + "\n".join(f"bread post {i} with some more words to keep it"
-                                        for i in range(200)) + "\n")
-    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}", "--base-model",
-                                 "gpt2", "--epochs", "1", "--target", f"file://{tmp_path}/hub"])
+    csv.write_text(
+        "text\n"
+        + "\n".join(f"bread post {i} with some more words to keep it" for i in range(200))
+        + "\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "baker",
+            "--source",
+            f"file:{csv}",
+            "--base-model",
+            "gpt2",
+            "--epochs",
+            "1",
+            "--target",
+            f"file://{tmp_path}/hub",
+        ],
+    )
     assert result.exit_code == 0, result.output
     base_manifest = next((data_root / "base" / "baker").glob("*/manifest.json"))
     assert json.loads(base_manifest.read_text())["summary"]["revision"] == gpt2_in_hf_cache
@@ -110,7 +141,18 @@ def test_train_with_gpt2_from_the_hf_cache_offline(prefect_server, data_root, tm
 def test_missing_hub_model_offline_is_one_clear_line(prefect_server, data_root, tmp_path):
     csv = tmp_path / "baker.csv"
     csv.write_text("text\n" + "\n".join(f"bread post {i} with words" for i in range(400)))
-    result = runner.invoke(app, ["train", "baker", "--source", f"file:{csv}",
-                                 "--base-model", "distilgpt2", "--epochs", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "baker",
+            "--source",
+            f"file:{csv}",
+            "--base-model",
+            "distilgpt2",
+            "--epochs",
+            "1",
+        ],
+    )
     assert result.exit_code != 0
     assert "huggingface-cli download distilgpt2" in result.output

@@ -74,8 +74,9 @@ class Repo:
                 self.files[path] = content
         parent = self.commits[-1].sha if self.commits else ""
         digest = hashlib.sha1(
-            json.dumps([parent, message, sorted((p, git_blob_sha(c))
-                                                for p, c in self.files.items())]).encode()
+            json.dumps(
+                [parent, message, sorted((p, git_blob_sha(c)) for p, c in self.files.items())]
+            ).encode()
         ).hexdigest()
         commit = Commit(digest, message, description, sorted(changes))
         self.commits.append(commit)
@@ -95,8 +96,9 @@ class FakeHub:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         # A short poll interval: shutdown() waits up to one interval, at every teardown.
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -132,31 +134,50 @@ class FakeHub:
                 return _json(404, {"error": f"fake hub does not serve {method} {path}"})
             auth = headers.get("Authorization", "")
             if auth and auth != f"Bearer {self.token}":
-                return _json(401, {"error": "Invalid credentials in Authorization header"},
-                             {"X-Error-Message": "Invalid credentials in Authorization header"})
+                return _json(
+                    401,
+                    {"error": "Invalid credentials in Authorization header"},
+                    {"X-Error-Message": "Invalid credentials in Authorization header"},
+                )
             if not auth:
-                return _json(401, {"error": "Repository not found"},
-                             {"X-Error-Code": "RepoNotFound"})
+                return _json(
+                    401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+                )
             if name in self._failures:
                 status = self._failures.pop(name)
                 return _json(status, {"error": f"fake hub: injected {status} on {name}"})
             return getattr(self, "_" + name.replace("-", "_"))(match, body)
 
     def _whoami(self, match, body):
-        return _json(200, {"type": "user", "name": self.user,
-                           "auth": {"type": "access_token",
-                                    "accessToken": {"displayName": "tests", "role": "write"}}})
+        return _json(
+            200,
+            {
+                "type": "user",
+                "name": self.user,
+                "auth": {
+                    "type": "access_token",
+                    "accessToken": {"displayName": "tests", "role": "write"},
+                },
+            },
+        )
 
     def _create(self, match, body):
         payload = json.loads(body)
         namespace = payload.get("organization") or self.user
         repo_id = f"{namespace}/{payload['name']}"
         if namespace != self.user:
-            return _json(403, {"error": "You don't have the rights to create a model under "
-                                        f"the namespace \"{namespace}\""})
+            return _json(
+                403,
+                {
+                    "error": "You don't have the rights to create a model under "
+                    f'the namespace "{namespace}"'
+                },
+            )
         if repo_id in self.repos:
-            return _json(409, {"error": "You already created this model repo",
-                               "url": f"{self.url}/{repo_id}"})
+            return _json(
+                409,
+                {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"},
+            )
         repo = Repo()
         # Like the Hub: a new repo starts with one commit holding .gitattributes.
         repo.commit("initial commit", "", {".gitattributes": b"*.safetensors filter=lfs\n"})
@@ -176,16 +197,29 @@ class FakeHub:
         repo, error = self._repo_at(match)
         if error:
             return error
-        return _json(200, {"id": match["repo"], "sha": repo.head, "private": True,
-                           "siblings": [{"rfilename": p} for p in sorted(repo.files)]})
+        return _json(
+            200,
+            {
+                "id": match["repo"],
+                "sha": repo.head,
+                "private": True,
+                "siblings": [{"rfilename": p} for p in sorted(repo.files)],
+            },
+        )
 
     def _preupload(self, match, body):
         repo, error = self._repo_at(match)
         if error:
             return error
-        files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                  "oid": git_blob_sha(repo.files[f["path"]]) if f["path"] in repo.files else None}
-                 for f in json.loads(body)["files"]]
+        files = [
+            {
+                "path": f["path"],
+                "uploadMode": "regular",
+                "shouldIgnore": False,
+                "oid": git_blob_sha(repo.files[f["path"]]) if f["path"] in repo.files else None,
+            }
+            for f in json.loads(body)["files"]
+        ]
         return _json(200, {"files": files, "commitOid": repo.head})
 
     def _commit(self, match, body):
@@ -205,8 +239,14 @@ class FakeHub:
             else:  # the fake never asks for LFS, so an lfsFile here is a client surprise
                 return _json(422, {"error": f"fake hub does not take {line['key']} entries"})
         commit = repo.commit(header["summary"], header.get("description", ""), changes)
-        return _json(200, {"success": True, "commitOid": commit.sha,
-                           "commitUrl": f"{self.url}/{match['repo']}/commit/{commit.sha}"})
+        return _json(
+            200,
+            {
+                "success": True,
+                "commitOid": commit.sha,
+                "commitUrl": f"{self.url}/{match['repo']}/commit/{commit.sha}",
+            },
+        )
 
     def _resolve(self, match, body):
         repo, error = self._repo_at(match)
@@ -214,20 +254,32 @@ class FakeHub:
             return error
         path = unquote(match["path"])
         if path not in repo.files:
-            return _json(404, {"error": "Entry not found"},
-                         {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.head})
+            return _json(
+                404,
+                {"error": "Entry not found"},
+                {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.head},
+            )
         content = repo.files[path]
-        return 200, {"Content-Type": "text/plain; charset=utf-8",
-                     "ETag": f'"{git_blob_sha(content)}"', "X-Repo-Commit": repo.head}, content
+        return (
+            200,
+            {
+                "Content-Type": "text/plain; charset=utf-8",
+                "ETag": f'"{git_blob_sha(content)}"',
+                "X-Repo-Commit": repo.head,
+            },
+            content,
+        )
 
     def _repo_at(self, match):
         repo = self.repos.get(match["repo"])
         if repo is None:
-            return None, _json(404, {"error": "Repository not found"},
-                               {"X-Error-Code": "RepoNotFound"})
+            return None, _json(
+                404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+            )
         if (match.groupdict().get("rev") or "main") != "main":
-            return None, _json(404, {"error": "Revision not found"},
-                               {"X-Error-Code": "RevisionNotFound"})
+            return None, _json(
+                404, {"error": "Revision not found"}, {"X-Error-Code": "RevisionNotFound"}
+            )
         return repo, None
 
 
@@ -239,8 +291,11 @@ def _route(method: str, path: str):
 
 
 def _json(status: int, payload: dict, headers: dict | None = None):
-    return status, {"Content-Type": "application/json", **(headers or {})}, \
-        json.dumps(payload).encode()
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(payload).encode(),
+    )
 
 
 def _handler_for(hub: FakeHub):
@@ -249,7 +304,8 @@ def _handler_for(hub: FakeHub):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             status, headers, content = hub.handle(
-                self.command, urlsplit(self.path).path, self.headers, body)
+                self.command, urlsplit(self.path).path, self.headers, body
+            )
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)

@@ -65,8 +65,14 @@ def test_saved_model_carries_the_original_sampling_settings(trained):
     model, _ = trained
     config = json.loads((model / "config.json").read_text())
     params = config["task_specific_params"]["text-generation"]
-    assert params == {"do_sample": True, "min_length": 10, "max_length": 160,
-                      "temperature": 1.0, "top_p": 0.95, "prefix": "<|endoftext|>"}
+    assert params == {
+        "do_sample": True,
+        "min_length": 10,
+        "max_length": 160,
+        "temperature": 1.0,
+        "top_p": 0.95,
+        "prefix": "<|endoftext|>",
+    }
     assert (model / "model.safetensors").is_file() and (model / "tokenizer.json").is_file()
 
 

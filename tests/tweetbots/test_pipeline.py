@@ -15,8 +15,7 @@ def _write_csv(path, n: int, start: int = 0) -> None:
     path.write_text("id,text\n" + "\n".join(rows) + "\n")
 
 
-def test_rescrape_of_an_unchanged_source_adds_nothing_and_keeps_fingerprints(data_root,
-                                                                             tmp_path):
+def test_rescrape_of_an_unchanged_source_adds_nothing_and_keeps_fingerprints(data_root, tmp_path):
     import shutil
 
     source = tmp_path / "alice.csv"
@@ -44,8 +43,9 @@ def test_new_posts_append_one_part_and_change_the_fingerprint(data_root, tmp_pat
 def _fake(stage: str, directory, **summary) -> StageOutput:
     with building(directory) as tmp:
         write_manifest(tmp, stage=stage, bot="bot", fingerprint=directory.name, summary=summary)
-    return StageOutput(stage=stage, bot="bot", path=directory, fingerprint=directory.name,
-                       summary=summary)
+    return StageOutput(
+        stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
+    )
 
 
 @pytest.fixture
@@ -53,14 +53,23 @@ def publishable(data_root, tmp_path):
     """Real directories for a model, a report and a clean dataset, without training."""
     model = _fake("fine-tune", data_root / "models" / "bot" / "m1")
     (model.path / "model.safetensors").write_bytes(b"weights")
-    clean = _fake("clean", data_root / "clean" / "bot" / "c1", profiles=[
-        {"platform": "file", "user": "alice", "display_name": "Alice", "avatar_url": None}],
-        stats={"alice": {"downloaded": 10, "retweets": 1, "short": 2, "kept": 7}})
+    clean = _fake(
+        "clean",
+        data_root / "clean" / "bot" / "c1",
+        profiles=[
+            {"platform": "file", "user": "alice", "display_name": "Alice", "avatar_url": None}
+        ],
+        stats={"alice": {"downloaded": 10, "retweets": 1, "short": 2, "kept": 7}},
+    )
     base = _fake("base", data_root / "base" / "bot" / "b1", model="tiny", model_dir="x")
 
     def report(name: str, perplexity: float) -> StageOutput:
-        out = _fake("evaluate", data_root / "eval" / "bot" / name, perplexity=perplexity,
-                    base_perplexity=900.0)
+        out = _fake(
+            "evaluate",
+            data_root / "eval" / "bot" / name,
+            perplexity=perplexity,
+            base_perplexity=900.0,
+        )
         (out.path / "predictions.png").write_bytes(b"png")
         return out
 

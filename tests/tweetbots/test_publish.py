@@ -4,16 +4,21 @@ from tweetbots.publish import PublishError, parse_target, publish, published_per
 
 
 def _card(ppl: float) -> str:
-    return ("---\nmodel-index:\n- name: x\n  results:\n  - metrics:\n"
-            f"    - type: perplexity\n      value: {ppl}\n---\n# card\n")
+    return (
+        "---\nmodel-index:\n- name: x\n  results:\n  - metrics:\n"
+        f"    - type: perplexity\n      value: {ppl}\n---\n# card\n"
+    )
 
 
 def test_file_target_swaps_the_whole_directory(tmp_path):
     (tmp_path / "README.md").write_text(_card(12.5))
     (tmp_path / "model.safetensors").write_bytes(b"weights-1")
-    url = publish({"README.md": tmp_path / "README.md",
-                   "model.safetensors": tmp_path / "model.safetensors"},
-                  f"file://{tmp_path}/hub", "bot", "msg")
+    url = publish(
+        {"README.md": tmp_path / "README.md", "model.safetensors": tmp_path / "model.safetensors"},
+        f"file://{tmp_path}/hub",
+        "bot",
+        "msg",
+    )
     assert url.endswith("/hub/bot")
     assert published_perplexity(f"file://{tmp_path}/hub", "bot") == 12.5
 

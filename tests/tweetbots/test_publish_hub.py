@@ -30,8 +30,11 @@ def hub(monkeypatch):
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
         monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
         monkeypatch.setattr(constants, "ENDPOINT", fake.url)
-        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                            fake.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(
+            constants,
+            "HUGGINGFACE_CO_URL_TEMPLATE",
+            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
         yield fake
         assert fake.unexpected == [], "the client called endpoints the fake does not serve"
 
@@ -39,9 +42,14 @@ def hub(monkeypatch):
 def _bot_files(tmp_path, perplexity: float, weights: bytes = b"\x08\x00\x00\x00\x00\x00\x00\x00{}"):
     card = CardData(
         model_id="me/bot",
-        users=[CardUser(user="alice", display_name="Alice 🌻", downloaded=10, retweets=1,
-                        short=2, kept=7)],
-        base_model="gpt2", perplexity=perplexity, base_perplexity=80.0,
+        users=[
+            CardUser(
+                user="alice", display_name="Alice 🌻", downloaded=10, retweets=1, short=2, kept=7
+            )
+        ],
+        base_model="gpt2",
+        perplexity=perplexity,
+        base_perplexity=80.0,
     )
     (tmp_path / "README.md").write_text(render_card(card), encoding="utf-8")
     (tmp_path / "model.safetensors").write_bytes(weights)
@@ -49,9 +57,11 @@ def _bot_files(tmp_path, perplexity: float, weights: bytes = b"\x08\x00\x00\x00\
     (tokenizer / "nested").mkdir(parents=True, exist_ok=True)
     (tokenizer / "vocab.json").write_text('{"a": 0}')
     (tokenizer / "nested" / "merges.txt").write_text("#version: 0.2\n")
-    return {"README.md": tmp_path / "README.md",
-            "model.safetensors": tmp_path / "model.safetensors",
-            "tokenizer": tokenizer}
+    return {
+        "README.md": tmp_path / "README.md",
+        "model.safetensors": tmp_path / "model.safetensors",
+        "tokenizer": tokenizer,
+    }
 
 
 def test_publish_is_one_commit_with_every_file_and_the_run_link(hub, tmp_path):
@@ -69,7 +79,11 @@ def test_publish_is_one_commit_with_every_file_and_the_run_link(hub, tmp_path):
     assert repo.files["tokenizer/vocab.json"] == b'{"a": 0}'
     assert repo.files["tokenizer/nested/merges.txt"] == b"#version: 0.2\n"
     assert sorted(repo.commits[-1].paths) == [
-        "README.md", "model.safetensors", "tokenizer/nested/merges.txt", "tokenizer/vocab.json"]
+        "README.md",
+        "model.safetensors",
+        "tokenizer/nested/merges.txt",
+        "tokenizer/vocab.json",
+    ]
 
 
 def test_gate_reads_the_published_cards_perplexity(hub, tmp_path):
@@ -79,8 +93,13 @@ def test_gate_reads_the_published_cards_perplexity(hub, tmp_path):
     assert published_perplexity("hf://me/bot", "bot", TOKEN) == 21.5
 
     # A better model replaces it; the gate then sees the new card, not a cached old one.
-    publish(_bot_files(tmp_path, perplexity=18.25, weights=b"better"), "hf://me/bot", "bot",
-            MESSAGE, token=TOKEN)
+    publish(
+        _bot_files(tmp_path, perplexity=18.25, weights=b"better"),
+        "hf://me/bot",
+        "bot",
+        MESSAGE,
+        token=TOKEN,
+    )
     assert published_perplexity("hf://me/bot", "bot", TOKEN) == 18.25
     assert hub.repos["me/bot"].files["model.safetensors"] == b"better"
     # Unchanged files are not sent again: the second commit holds only what changed.

@@ -52,8 +52,9 @@ def test_three_fictional_users_with_profiles(archives, batches):
 
 def test_archive_layout_exercises_multi_part_and_note_tweets(archives):
     names = {p.stem: set(zipfile.ZipFile(p).namelist()) for p in archives}
-    assert all({"data/account.js", "data/profile.js", "data/tweets.js"} <= n
-               for n in names.values())
+    assert all(
+        {"data/account.js", "data/profile.js", "data/tweets.js"} <= n for n in names.values()
+    )
     assert "data/tweets-part1.js" in names["ollie_stargazes"]
     assert "data/note-tweet.js" in names["maya_bakes"]
 
@@ -73,8 +74,17 @@ def test_each_user_exercises_every_cleaning_rule(batches, user):
     assert posts["created_at"].notna().all()
     assert 30 <= posts["is_retweet"].sum() <= 100
     assert posts["is_reply"].sum() >= 60
-    for needle in ("&amp;", "&lt;", "&gt;", "&quot;", "https://t.co/", "(https://t.co/",
-                   "\n", "#", " @"):
+    for needle in (
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&quot;",
+        "https://t.co/",
+        "(https://t.co/",
+        "\n",
+        "#",
+        " @",
+    ):
         assert text.str.contains(needle, regex=False).any(), needle
     assert text.str.contains(r"[\U0001F300-\U0001FAFF]").any()  # emoji
 
@@ -86,8 +96,7 @@ def test_each_user_exercises_every_cleaning_rule(batches, user):
 
 
 def test_kept_text_has_a_recognisable_voice(batches):
-    voices = {"maya_bakes": "sourdough", "ollie_stargazes": "Jupiter",
-              "priya_pedals": "bike lane"}
+    voices = {"maya_bakes": "sourdough", "ollie_stargazes": "Jupiter", "priya_pedals": "bike lane"}
     for user, word in voices.items():
         for other, batch in batches.items():
             found = batch.posts["text"].str.contains(word, regex=False).sum()

@@ -32,8 +32,16 @@ def test_killed_training_resumes_from_the_last_checkpoint(tmp_path):
     checkpoints = tmp_path / "checkpoints"
 
     process = subprocess.Popen(
-        [sys.executable, "-c", TRAIN_SCRIPT.format(settings=SETTINGS), str(base),
-         str(tmp_path / "blocks.npy"), str(tmp_path / "killed"), str(checkpoints)])
+        [
+            sys.executable,
+            "-c",
+            TRAIN_SCRIPT.format(settings=SETTINGS),
+            str(base),
+            str(tmp_path / "blocks.npy"),
+            str(tmp_path / "killed"),
+            str(checkpoints),
+        ]
+    )
     deadline = time.monotonic() + 120
     while not (checkpoints / CHECKPOINT).exists() and time.monotonic() < deadline:
         assert process.poll() is None, "training ended before it could be killed"
@@ -43,8 +51,9 @@ def test_killed_training_resumes_from_the_last_checkpoint(tmp_path):
     process.wait()
     assert not (tmp_path / "killed" / "model.safetensors").exists()
 
-    metrics = fine_tune(base, blocks, TrainSettings(**SETTINGS), 3e-3, tmp_path / "out",
-                        checkpoints)
+    metrics = fine_tune(
+        base, blocks, TrainSettings(**SETTINGS), 3e-3, tmp_path / "out", checkpoints
+    )
     total_steps = 40 * 20 // 2
     assert metrics.resumed_from_step >= 5
     assert metrics.resumed_from_step % 5 == 0 and metrics.resumed_from_step < total_steps

@@ -10,16 +10,27 @@ import pytest
 from tweetbots.sources import SourceError, read_source
 from tweetbots.sources.archive import read_archive
 
-ACCOUNT = {"account": {"username": "ada_posts", "accountDisplayName": "Ada ✨ Lovelace",
-                       "accountId": "42"}}
-PROFILE = {"profile": {"description": {"bio": "numbers"},
-                       "avatarMediaUrl": "https://example.org/ada.png"}}
+ACCOUNT = {
+    "account": {"username": "ada_posts", "accountDisplayName": "Ada ✨ Lovelace", "accountId": "42"}
+}
+PROFILE = {
+    "profile": {"description": {"bio": "numbers"}, "avatarMediaUrl": "https://example.org/ada.png"}
+}
 
 
-def tweet(tweet_id: str, text: str, created: str = "Wed Oct 10 20:19:24 +0000 2018",
-          reply_to: str | None = None) -> dict:
-    body = {"id_str": tweet_id, "id": tweet_id, "full_text": text, "created_at": created,
-            "retweeted": False}
+def tweet(
+    tweet_id: str,
+    text: str,
+    created: str = "Wed Oct 10 20:19:24 +0000 2018",
+    reply_to: str | None = None,
+) -> dict:
+    body = {
+        "id_str": tweet_id,
+        "id": tweet_id,
+        "full_text": text,
+        "created_at": created,
+        "retweeted": False,
+    }
     if reply_to:
         body["in_reply_to_status_id_str"] = reply_to
     return {"tweet": body}
@@ -32,8 +43,12 @@ def js(name: str, items: list, part: int = 0) -> str:
 TWEETS = [
     tweet("1001", "Analytical engines &amp; looms are cousins"),
     tweet("1002", "RT @charles: the difference engine works"),
-    tweet("1003", "@charles agreed, the notes are longer than the paper",
-          "Thu Oct 11 08:00:00 +0000 2018", reply_to="999"),
+    tweet(
+        "1003",
+        "@charles agreed, the notes are longer than the paper",
+        "Thu Oct 11 08:00:00 +0000 2018",
+        reply_to="999",
+    ),
 ]
 
 
@@ -45,8 +60,11 @@ def write_data(folder: Path, files: dict[str, str]) -> Path:
 
 
 def basic_files(tweets: list | None = None) -> dict[str, str]:
-    return {"account.js": js("account", [ACCOUNT]), "profile.js": js("profile", [PROFILE]),
-            "tweets.js": js("tweets", TWEETS if tweets is None else tweets)}
+    return {
+        "account.js": js("account", [ACCOUNT]),
+        "profile.js": js("profile", [PROFILE]),
+        "tweets.js": js("tweets", TWEETS if tweets is None else tweets),
+    }
 
 
 def write_zip(path: Path, files: dict[str, str], prefix: str = "data/") -> Path:
@@ -78,14 +96,20 @@ def test_reads_posts_flags_and_profile_from_a_zip(tmp_path):
     assert str(posts["created_at"].dtype) == "datetime64[us, UTC]"
     [profile] = batch.profiles
     assert (profile.user, profile.display_name, profile.avatar_url) == (
-        "ada_posts", "Ada ✨ Lovelace", "https://example.org/ada.png")
+        "ada_posts",
+        "Ada ✨ Lovelace",
+        "https://example.org/ada.png",
+    )
 
 
 @pytest.mark.parametrize("form", ["extracted folder", "data folder", "bare tweets.js"])
 def test_every_form_of_the_archive_reads_the_same(tmp_path, form):
     data = write_data(tmp_path / "archive" / "data", basic_files())
-    argument = {"extracted folder": data.parent, "data folder": data,
-                "bare tweets.js": data / "tweets.js"}[form]
+    argument = {
+        "extracted folder": data.parent,
+        "data folder": data,
+        "bare tweets.js": data / "tweets.js",
+    }[form]
     batch = read_archive(str(argument))
     assert list(batch.posts["id"]) == ["1001", "1002", "1003"]
     assert batch.profiles[0].user == "ada_posts"
@@ -123,11 +147,18 @@ def test_a_note_tweet_replaces_its_truncated_post(tmp_path):
     full = "A long post about engines &amp; cards. " * 12
     truncated = full[:250].rstrip() + "… https://t.co/abcdef"
     other = "A long post about something else entirely, not truncated at all"
-    tweets = [tweet("1", truncated, "Mon Jan 02 10:00:30 +0000 2023"),
-              tweet("2", other, "Mon Jan 02 10:00:30 +0000 2023"),
-              tweet("3", truncated, "Mon Jan 09 10:00:30 +0000 2023")]  # a week apart
-    note = {"noteTweet": {"noteTweetId": "77", "createdAt": "2023-01-02T10:00:00.000Z",
-                          "core": {"text": full.strip()}}}
+    tweets = [
+        tweet("1", truncated, "Mon Jan 02 10:00:30 +0000 2023"),
+        tweet("2", other, "Mon Jan 02 10:00:30 +0000 2023"),
+        tweet("3", truncated, "Mon Jan 09 10:00:30 +0000 2023"),
+    ]  # a week apart
+    note = {
+        "noteTweet": {
+            "noteTweetId": "77",
+            "createdAt": "2023-01-02T10:00:00.000Z",
+            "core": {"text": full.strip()},
+        }
+    }
     files = {**basic_files(tweets), "note-tweet.js": js("note_tweet", [note])}
     texts = list(read_archive(str(write_data(tmp_path / "d", files))).posts["text"])
     assert texts == [full.strip(), other, truncated]
@@ -159,7 +190,7 @@ def test_corrupt_zip(tmp_path):
     path = write_zip(tmp_path / "archive.zip", basic_files())
     blob = bytearray(path.read_bytes())
     start = blob.index(b"window.YTD")  # stored uncompressed: flip the content, keep the CRC
-    blob[start:start + 6] = b"XXXXXX"
+    blob[start : start + 6] = b"XXXXXX"
     path.write_bytes(bytes(blob))
     with pytest.raises(SourceError) as error:
         read_archive(str(path))
@@ -175,12 +206,15 @@ def test_zip_without_tweets(tmp_path):
     assert "no tweets.js" in assert_one_line_naming(error, str(path))
 
 
-@pytest.mark.parametrize("garbage", [
-    "window.YTD.tweets.part0 = [ {\"tweet\" : {\"id_str\" : \"1\", \"full_te",  # truncated
-    "<html>not found</html>",
-    "window.YTD.tweets.part0 = {\"tweet\": 1}",
-    "window.YTD.tweets.part0 = [ {\"tweet\": {\"id_str\": \"1\"}} ]",  # no text
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        'window.YTD.tweets.part0 = [ {"tweet" : {"id_str" : "1", "full_te',  # truncated
+        "<html>not found</html>",
+        'window.YTD.tweets.part0 = {"tweet": 1}',
+        'window.YTD.tweets.part0 = [ {"tweet": {"id_str": "1"}} ]',  # no text
+    ],
+)
 def test_garbage_tweets_js_names_the_file(tmp_path, garbage):
     files = {**basic_files(), "tweets-part1.js": garbage}
     folder = write_data(tmp_path / "d", files)
@@ -203,5 +237,13 @@ def test_empty_archive_gives_an_empty_frame_in_the_raw_schema(tmp_path):
     path = write_zip(tmp_path / "archive.zip", basic_files(tweets=[]))
     posts = read_source(f"archive:{path}").posts
     assert len(posts) == 0
-    assert list(posts.columns) == ["id", "user", "created_at", "text", "is_retweet",
-                                   "is_reply", "platform", "url"]
+    assert list(posts.columns) == [
+        "id",
+        "user",
+        "created_at",
+        "text",
+        "is_retweet",
+        "is_reply",
+        "platform",
+        "url",
+    ]

@@ -77,11 +77,19 @@ def test_reposts_replies_and_text(bluesky):
     text = "see example.com/a/lon... & more 🎉 tinyurl.com/x"
     link = len(b"see ")
     tiny = len("see example.com/a/lon... & more 🎉 ".encode())
-    reply = bluesky_post(alice, 10, text, reply={
-        "root": {"uri": original["uri"], "cid": original["cid"]},
-        "parent": {"uri": original["uri"], "cid": original["cid"]}}, facets=[
-        _link_facet(link, link + len(b"example.com/a/lon..."), "https://example.com/a/long"),
-        _link_facet(tiny, tiny + len(b"tinyurl.com/x"), "https://tinyurl.com/x")])
+    reply = bluesky_post(
+        alice,
+        10,
+        text,
+        reply={
+            "root": {"uri": original["uri"], "cid": original["cid"]},
+            "parent": {"uri": original["uri"], "cid": original["cid"]},
+        },
+        facets=[
+            _link_facet(link, link + len(b"example.com/a/lon..."), "https://example.com/a/long"),
+            _link_facet(tiny, tiny + len(b"tinyurl.com/x"), "https://tinyurl.com/x"),
+        ],
+    )
     bluesky.add_item(alice, {"post": reply})
     bluesky.add_item(alice, repost_item(alice, original, minutes=20))
     bluesky.add_item(alice, repost_item(alice, bluesky_post(bob, 2), minutes=30, with_uri=False))
@@ -97,8 +105,11 @@ def test_reposts_replies_and_text(bluesky):
     original_rkey = original["uri"].rsplit("/", 1)[-1]
     assert repost["url"] == f"https://bsky.app/profile/bob.example.com/post/{original_rkey}"
     # Without reason.uri, the id is a TID of the repost time: it still sorts by time.
-    assert old_repost["is_retweet"] and old_repost["id"] == tid_from_time(
-        "2024-11-01T08:30:00.000Z") and old_repost["id"] > repost["id"] > mine["id"]
+    assert (
+        old_repost["is_retweet"]
+        and old_repost["id"] == tid_from_time("2024-11-01T08:30:00.000Z")
+        and old_repost["id"] > repost["id"] > mine["id"]
+    )
 
 
 def test_newer_than_counts_reposts_by_when_they_were_made(bluesky):
@@ -113,12 +124,14 @@ def test_newer_than_counts_reposts_by_when_they_were_made(bluesky):
 def test_unknown_handle(bluesky):
     with pytest.raises(SourceError) as error:
         read_bluesky("nobody.bsky.social")
-    _one_line_naming(error, "bluesky:nobody.bsky.social", "no such Bluesky account",
-                     "check the handle")
+    _one_line_naming(
+        error, "bluesky:nobody.bsky.social", "no such Bluesky account", "check the handle"
+    )
 
 
-@pytest.mark.parametrize("error_name, words", [
-    ("AccountTakedown", "taken down"), ("AccountDeactivated", "deactivated")])
+@pytest.mark.parametrize(
+    "error_name, words", [("AccountTakedown", "taken down"), ("AccountDeactivated", "deactivated")]
+)
 def test_taken_down_or_deactivated_profile(bluesky, error_name, words):
     bluesky.add_profile(HANDLE, DID)
     bluesky.errors[HANDLE] = Reply(400, {"error": error_name, "message": "Account is gone"})
@@ -135,9 +148,21 @@ def test_blocked_feed(bluesky, server):
     _one_line_naming(error, HANDLE, "BlockedActor")
 
 
-@pytest.mark.parametrize("argument", ["", "@", "alice", "alice..bsky.social", "-a.bsky.social",
-                                      "alice.bsky.social/post", "al ice.bsky.social",
-                                      "did:PLC:abc", "did:plc:", "https://bsky.app/alice"])
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "",
+        "@",
+        "alice",
+        "alice..bsky.social",
+        "-a.bsky.social",
+        "alice.bsky.social/post",
+        "al ice.bsky.social",
+        "did:PLC:abc",
+        "did:plc:",
+        "https://bsky.app/alice",
+    ],
+)
 def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypatch):
     monkeypatch.setenv("TWEETBOTS_BLUESKY_BASE_URL", server.url)
     with pytest.raises(SourceError) as error:
@@ -156,8 +181,9 @@ def test_retries_a_503_then_succeeds(bluesky, server):
 def test_honours_ratelimit_reset_on_429(bluesky, server):
     bluesky.add_profile(HANDLE, DID, count=2)
     reset = time.time() + 1  # Bluesky's RateLimit-Reset: epoch seconds
-    server.queue(PROFILE, Reply(429, {"error": "RateLimitExceeded"},
-                                {"RateLimit-Reset": f"{reset:.3f}"}))
+    server.queue(
+        PROFILE, Reply(429, {"error": "RateLimitExceeded"}, {"RateLimit-Reset": f"{reset:.3f}"})
+    )
     assert len(read_bluesky(HANDLE).posts) == 2
     first, second = server.seen(PROFILE)
     assert second.at - first.at >= 0.8
@@ -190,8 +216,10 @@ def test_tid_from_time_matches_the_spec_layout():
 
 
 def _link_facet(start: int, end: int, uri: str) -> dict:
-    return {"index": {"byteStart": start, "byteEnd": end},
-            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]}
+    return {
+        "index": {"byteStart": start, "byteEnd": end},
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+    }
 
 
 def _one_line_naming(error: pytest.ExceptionInfo, *parts: str) -> None:

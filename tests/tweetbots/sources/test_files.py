@@ -10,8 +10,9 @@ from tweetbots.sources.files import read_post_file
 
 
 def write_jsonl(path, records):
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
     return path
 
 
@@ -23,23 +24,45 @@ def assert_one_line_naming(error, name):
 
 
 def test_jsonl_with_snscrape_style_columns(tmp_path):
-    path = write_jsonl(tmp_path / "dump.jsonl", [
-        {"id": 1712345678901234567, "rawContent": "my first post from a scraper dump",
-         "date": "2023-10-12T08:30:00+00:00",
-         "user": {"username": "grace", "displayname": "Grace H."},
-         "retweetedTweet": None, "inReplyToTweetId": None,
-         "url": "https://x.com/grace/status/1712345678901234567"},
-        {"id": 1712345678901234568, "rawContent": "RT @bob: a retweet of bob here",
-         "date": "2023-10-12T09:30:00+00:00", "user": {"username": "grace"},
-         "retweetedTweet": {"id": 5}, "inReplyToTweetId": None, "url": None},
-        {"id": 1712345678901234569, "rawContent": "@bob a reply to bob with words",
-         "date": "2023-10-12T10:30:00+00:00", "user": {"username": "grace"},
-         "retweetedTweet": None, "inReplyToTweetId": 1712345678901234000, "url": None},
-    ])
+    path = write_jsonl(
+        tmp_path / "dump.jsonl",
+        [
+            {
+                "id": 1712345678901234567,
+                "rawContent": "my first post from a scraper dump",
+                "date": "2023-10-12T08:30:00+00:00",
+                "user": {"username": "grace", "displayname": "Grace H."},
+                "retweetedTweet": None,
+                "inReplyToTweetId": None,
+                "url": "https://x.com/grace/status/1712345678901234567",
+            },
+            {
+                "id": 1712345678901234568,
+                "rawContent": "RT @bob: a retweet of bob here",
+                "date": "2023-10-12T09:30:00+00:00",
+                "user": {"username": "grace"},
+                "retweetedTweet": {"id": 5},
+                "inReplyToTweetId": None,
+                "url": None,
+            },
+            {
+                "id": 1712345678901234569,
+                "rawContent": "@bob a reply to bob with words",
+                "date": "2023-10-12T10:30:00+00:00",
+                "user": {"username": "grace"},
+                "retweetedTweet": None,
+                "inReplyToTweetId": 1712345678901234000,
+                "url": None,
+            },
+        ],
+    )
     batch = read_source(f"file:{path}")
     posts = batch.posts
-    assert list(posts["id"]) == ["1712345678901234567", "1712345678901234568",
-                                 "1712345678901234569"]  # 19 digits, exact
+    assert list(posts["id"]) == [
+        "1712345678901234567",
+        "1712345678901234568",
+        "1712345678901234569",
+    ]  # 19 digits, exact
     assert set(posts["user"]) == {"grace"}
     assert list(posts["is_retweet"]) == [False, True, False]
     assert list(posts["is_reply"]) == [False, False, True]
@@ -51,16 +74,21 @@ def test_jsonl_with_snscrape_style_columns(tmp_path):
 
 def test_csv_with_flags_users_and_mixed_dates(tmp_path):
     path = tmp_path / "posts.csv"
-    pd.DataFrame({
-        "tweet_id": ["1712345678901234567", "2", "3"],
-        "full_text": ["hello there world", "RT @x: not flagged as retweet", "a reply here"],
-        "created_at": ["Wed Oct 10 20:19:24 +0000 2018", "2018-10-11 08:00:00",
-                       "2018-10-12T09:00:00Z"],
-        "screen_name": ["@ada", "ada", "bob"],
-        "name": ["Ada L.", "", "Bob"],
-        "is_retweet": ["false", "False", "true"],
-        "is_reply": ["0", "0", "1"],
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "tweet_id": ["1712345678901234567", "2", "3"],
+            "full_text": ["hello there world", "RT @x: not flagged as retweet", "a reply here"],
+            "created_at": [
+                "Wed Oct 10 20:19:24 +0000 2018",
+                "2018-10-11 08:00:00",
+                "2018-10-12T09:00:00Z",
+            ],
+            "screen_name": ["@ada", "ada", "bob"],
+            "name": ["Ada L.", "", "Bob"],
+            "is_retweet": ["false", "False", "true"],
+            "is_reply": ["0", "0", "1"],
+        }
+    ).to_csv(path, index=False)
     batch = read_post_file(str(path))
     posts = read_source(f"file:{path}").posts
     assert list(posts["id"]) == ["1712345678901234567", "2", "3"]
@@ -68,11 +96,12 @@ def test_csv_with_flags_users_and_mixed_dates(tmp_path):
     assert list(posts["is_retweet"]) == [False, False, True]  # an explicit flag wins
     assert list(posts["is_reply"]) == [False, False, True]
     assert list(posts["created_at"]) == [
-        pd.Timestamp("2018-10-10 20:19:24", tz="UTC"), pd.Timestamp("2018-10-11 08:00", tz="UTC"),
-        pd.Timestamp("2018-10-12 09:00", tz="UTC")]
+        pd.Timestamp("2018-10-10 20:19:24", tz="UTC"),
+        pd.Timestamp("2018-10-11 08:00", tz="UTC"),
+        pd.Timestamp("2018-10-12 09:00", tz="UTC"),
+    ]
     assert posts["url"].isna().all()
-    assert [(p.user, p.display_name) for p in batch.profiles] == [("ada", "Ada L."),
-                                                                  ("bob", "Bob")]
+    assert [(p.user, p.display_name) for p in batch.profiles] == [("ada", "Ada L."), ("bob", "Bob")]
 
 
 def test_parquet_minimal_columns_get_stable_ids_and_the_file_stem(tmp_path):
@@ -93,14 +122,16 @@ def test_parquet_minimal_columns_get_stable_ids_and_the_file_stem(tmp_path):
 
 def test_parquet_typed_columns(tmp_path):
     path = tmp_path / "typed.parquet"
-    pd.DataFrame({
-        "id": pd.array([10, None], dtype="Int64"),
-        "text": ["first typed post here", "second typed post here"],
-        "timestamp": [1_700_000_000_000, 1_700_000_060_000],  # epoch milliseconds
-        "retweeted": [False, True],
-        "in_reply_to_status_id_str": [None, "77"],
-        "author": ["carol", None],
-    }).to_parquet(path)
+    pd.DataFrame(
+        {
+            "id": pd.array([10, None], dtype="Int64"),
+            "text": ["first typed post here", "second typed post here"],
+            "timestamp": [1_700_000_000_000, 1_700_000_060_000],  # epoch milliseconds
+            "retweeted": [False, True],
+            "in_reply_to_status_id_str": [None, "77"],
+            "author": ["carol", None],
+        }
+    ).to_parquet(path)
     posts = read_source(f"file:{path}").posts
     assert posts["id"][0] == "10" and len(posts["id"][1]) == 16
     assert posts["created_at"][0] == pd.Timestamp(1_700_000_000, unit="s", tz="UTC")
@@ -127,10 +158,15 @@ def test_unknown_extension(tmp_path, name):
     assert ".jsonl, .csv, .parquet" in message
 
 
-@pytest.mark.parametrize("name,content", [
-    ("empty.jsonl", ""), ("empty.csv", ""), ("header-only.csv", "id,text\n"),
-    ("blank-lines.jsonl", "\n\n"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("empty.jsonl", ""),
+        ("empty.csv", ""),
+        ("header-only.csv", "id,text\n"),
+        ("blank-lines.jsonl", "\n\n"),
+    ],
+)
 def test_empty_files(tmp_path, name, content):
     path = tmp_path / name
     path.write_text(content)
@@ -146,11 +182,14 @@ def test_missing_file(tmp_path):
     assert "does not exist" in assert_one_line_naming(error, str(path))
 
 
-@pytest.mark.parametrize("name,content", [
-    ("bad.jsonl", '{"text": "ok"}\n{"text": "cut off'),
-    ("list.jsonl", '["not", "an", "object"]\n'),
-    ("bad.parquet", "definitely not parquet"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("bad.jsonl", '{"text": "ok"}\n{"text": "cut off'),
+        ("list.jsonl", '["not", "an", "object"]\n'),
+        ("bad.parquet", "definitely not parquet"),
+    ],
+)
 def test_unreadable_files(tmp_path, name, content):
     path = tmp_path / name
     path.write_text(content)

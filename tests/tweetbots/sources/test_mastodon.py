@@ -85,19 +85,28 @@ def test_boosts_replies_and_html(mastodon):
     account = mastodon.add_account("ada", HOST)
     other = {**account, "id": "77", "username": "bob", "acct": "bob@else.where"}
     boosted = mastodon_status(1, other, "<p>boosted words &amp; more</p>")
-    mastodon.add_status(account, mastodon_status(
-        2, account, '<p>Hello <span class="h-card"><a href="https://else.where/@bob" '
-        'class="u-url mention">@<span>bob</span></a></span> AT&amp;T &lt;3 &quot;q&quot;'
-        '<br />second line</p><p>new paragraph <a href="https://example.com/a/long/path" '
-        'rel="nofollow noopener" target="_blank"><span class="invisible">https://</span>'
-        '<span class="ellipsis">example.com/a/lo</span><span class="invisible">ng/path'
-        "</span></a></p>", in_reply_to_id="109000"))
+    mastodon.add_status(
+        account,
+        mastodon_status(
+            2,
+            account,
+            '<p>Hello <span class="h-card"><a href="https://else.where/@bob" '
+            'class="u-url mention">@<span>bob</span></a></span> AT&amp;T &lt;3 &quot;q&quot;'
+            '<br />second line</p><p>new paragraph <a href="https://example.com/a/long/path" '
+            'rel="nofollow noopener" target="_blank"><span class="invisible">https://</span>'
+            '<span class="ellipsis">example.com/a/lo</span><span class="invisible">ng/path'
+            "</span></a></p>",
+            in_reply_to_id="109000",
+        ),
+    )
     mastodon.add_status(account, mastodon_status(3, account, "", reblog=boosted, url=None))
     posts = read_mastodon(f"@ada@{HOST}").posts.set_index("id")
     reply, boost = posts.iloc[1], posts.iloc[0]
 
-    assert reply["text"] == ('Hello @bob AT&amp;T &lt;3 "q"\nsecond line\n\n'
-                             "new paragraph https://example.com/a/long/path")
+    assert reply["text"] == (
+        'Hello @bob AT&amp;T &lt;3 "q"\nsecond line\n\n'
+        "new paragraph https://example.com/a/long/path"
+    )
     assert reply["is_reply"] and not reply["is_retweet"]
     assert reply["url"] == f"https://{HOST}/@ada/{reply.name}"
     assert boost["is_retweet"] and not boost["is_reply"]
@@ -109,21 +118,25 @@ def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch
     from tweetbots.clean import clean_texts
 
     account = mastodon.add_account("ada", HOST)
-    mastodon.add_status(account, mastodon_status(
-        1, account, "<p>I typed &amp;amp; and &lt;b&gt; literally</p>"))
+    mastodon.add_status(
+        account, mastodon_status(1, account, "<p>I typed &amp;amp; and &lt;b&gt; literally</p>")
+    )
     posts = read_source(f"mastodon:@ada@{HOST}").posts
     assert posts.dtypes["created_at"] == "datetime64[us, UTC]"
     cleaned = clean_texts(pd.Series(posts["text"].astype(str)))
     assert list(cleaned) == ["I typed &amp; and <b> literally"]
 
 
-@pytest.mark.parametrize("content, text", [
-    ("<p>one</p><p>two</p>", "one\n\ntwo"),
-    ("<p>a<br>b<br/>c</p>", "a\nb\nc"),
-    ("<p>caf&eacute; &#128512; &amp;lt;</p>", "café 😀 &lt;"),
-    ("plain text, no tags", "plain text, no tags"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "content, text",
+    [
+        ("<p>one</p><p>two</p>", "one\n\ntwo"),
+        ("<p>a<br>b<br/>c</p>", "a\nb\nc"),
+        ("<p>caf&eacute; &#128512; &amp;lt;</p>", "café 😀 &lt;"),
+        ("plain text, no tags", "plain text, no tags"),
+        ("", ""),
+    ],
+)
 def test_html_to_text(content, text):
     assert html_to_text(content) == text
 
@@ -156,8 +169,10 @@ def test_honours_retry_after_on_429(mastodon, server):
 def test_a_rate_limit_beyond_the_max_wait_fails_at_once(mastodon, server):
     mastodon.add_account("ada", HOST, count=3)
     reset = "2099-01-01T00:00:00.000Z"  # Mastodon's X-RateLimit-Reset is an ISO time
-    server.queue("/api/v1/accounts/lookup",
-                 Reply(429, {"error": "Too many requests"}, {"X-RateLimit-Reset": reset}))
+    server.queue(
+        "/api/v1/accounts/lookup",
+        Reply(429, {"error": "Too many requests"}, {"X-RateLimit-Reset": reset}),
+    )
     started = time.monotonic()
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
@@ -169,24 +184,38 @@ def test_a_rate_limit_beyond_the_max_wait_fails_at_once(mastodon, server):
 def test_missing_account(mastodon):
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@nobody@{HOST}")
-    _one_line_naming(error, "mastodon:@nobody@example.social", "no such account",
-                     "check the user name")
+    _one_line_naming(
+        error, "mastodon:@nobody@example.social", "no such account", "check the user name"
+    )
 
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_private_account_or_sign_in_required(mastodon, server, status):
     account = mastodon.add_account("ada", HOST, count=3)
-    server.queue(f"/api/v1/accounts/{account['id']}/statuses",
-                 Reply(status, {"error": "This action is not allowed"}))
+    server.queue(
+        f"/api/v1/accounts/{account['id']}/statuses",
+        Reply(status, {"error": "This action is not allowed"}),
+    )
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
     _one_line_naming(error, "@ada@example.social", "not public", f"HTTP {status}", "file:PATH")
 
 
-@pytest.mark.parametrize("argument", ["", "ada", "@ada", "@ada@", "ada@localhost",
-                                      "@ad a@example.social", "@ada@exa_mple.social",
-                                      "@way_too_long_user_name_for_mastodon@x.social",
-                                      "@ada@example.social@more", "@ada@-bad.social"])
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "",
+        "ada",
+        "@ada",
+        "@ada@",
+        "ada@localhost",
+        "@ad a@example.social",
+        "@ada@exa_mple.social",
+        "@way_too_long_user_name_for_mastodon@x.social",
+        "@ada@example.social@more",
+        "@ada@-bad.social",
+    ],
+)
 def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypatch):
     monkeypatch.setenv("TWEETBOTS_MASTODON_BASE_URL", server.url)
     with pytest.raises(SourceError) as error:
@@ -215,17 +244,22 @@ def test_read_source_dispatches_with_the_env_base_url(mastodon, server):
     assert server.seen(STATUSES)
 
 
-@pytest.mark.parametrize("headers, wait", [
-    ({"Retry-After": "7"}, 7.0),
-    ({"Retry-After": "Wed, 01 May 2024 12:00:30 GMT"}, 30.0),
-    ({"X-RateLimit-Reset": "2024-05-01T12:01:00.000Z"}, 60.0),
-    ({"ratelimit-reset": str(int(datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC).timestamp()))},
-     5.0),
-    ({"Retry-After": "3", "X-RateLimit-Reset": "2024-05-01T12:00:10Z"}, 10.0),
-    ({"X-RateLimit-Reset": "2024-05-01T11:59:00Z"}, 0.0),
-    ({"Retry-After": "soon"}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "headers, wait",
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": "Wed, 01 May 2024 12:00:30 GMT"}, 30.0),
+        ({"X-RateLimit-Reset": "2024-05-01T12:01:00.000Z"}, 60.0),
+        (
+            {"ratelimit-reset": str(int(datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC).timestamp()))},
+            5.0,
+        ),
+        ({"Retry-After": "3", "X-RateLimit-Reset": "2024-05-01T12:00:10Z"}, 10.0),
+        ({"X-RateLimit-Reset": "2024-05-01T11:59:00Z"}, 0.0),
+        ({"Retry-After": "soon"}, None),
+        ({}, None),
+    ],
+)
 def test_rate_limit_headers(headers, wait):
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert _http._rate_limit_wait(httpx.Headers(headers), now) == wait

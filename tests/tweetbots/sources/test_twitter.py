@@ -24,8 +24,9 @@ def unreachable_network(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.mark.parametrize("handle", ["", "@", "has space", "way_too_long_handle_x", "a-b",
-                                    "ümlaut", "@@double"])
+@pytest.mark.parametrize(
+    "handle", ["", "@", "has space", "way_too_long_handle_x", "a-b", "ümlaut", "@@double"]
+)
 def test_invalid_handles_are_refused_before_any_request(handle, unreachable_network):
     started = time.monotonic()
     with pytest.raises(SourceError) as error:
@@ -55,12 +56,29 @@ def _tweet(**values) -> Tweet:
 def test_snscrape_tweets_map_to_the_raw_columns():
     user = User(username="ada", id=1, displayname="Ada")
     when = datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
-    original = _tweet(id=11, date=when, rawContent="hello &amp; welcome", user=user,
-                      url="https://x.com/ada/status/11")
-    retweet = _tweet(id=12, date=when, rawContent="RT @bob: hi", user=user,
-                     url="https://x.com/ada/status/12", retweetedTweet=original)
-    reply = _tweet(id=13, date=when, rawContent="@bob yes", user=user,
-                   url="https://x.com/ada/status/13", inReplyToTweetId=9)
+    original = _tweet(
+        id=11,
+        date=when,
+        rawContent="hello &amp; welcome",
+        user=user,
+        url="https://x.com/ada/status/11",
+    )
+    retweet = _tweet(
+        id=12,
+        date=when,
+        rawContent="RT @bob: hi",
+        user=user,
+        url="https://x.com/ada/status/12",
+        retweetedTweet=original,
+    )
+    reply = _tweet(
+        id=13,
+        date=when,
+        rawContent="@bob yes",
+        user=user,
+        url="https://x.com/ada/status/13",
+        inReplyToTweetId=9,
+    )
     posts = posts_from_tweets([original, retweet, reply], "ada")
     assert list(posts["id"]) == ["11", "12", "13"]
     assert list(posts["is_retweet"]) == [False, True, False]
