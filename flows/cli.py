@@ -240,6 +240,33 @@ def _no_run_failure_logs(record: logging.LogRecord) -> bool:
     return not (is_run_log and record.levelno >= logging.ERROR)
 
 
+def main() -> None:
+    """The console script: usage errors (a missing option, a bad value) in one line too."""
+    import sys
+
+    try:
+        code = app(standalone_mode=False)
+    except Exception as error:  # noqa: BLE001 - typer may vendor click: match by class name
+        code = _usage_error_code(error)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error_code(error: Exception) -> int:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    context = getattr(error, "ctx", None)
+    if "NoArgsIsHelpError" in names:
+        typer.echo(context.get_help() if context else str(error), err=True)
+        return 2
+    if "UsageError" in names:
+        command = context.command_path if context else "tweetbots"
+        message = " ".join(error.format_message().split())
+        typer.echo(f"error: {message} (see `{command} --help`)", err=True)
+        return 2
+    if "Abort" in names:  # Ctrl-C at a prompt
+        return 130
+    raise error
+
+
 def _validated(build):
     """Turn bad input into a one-line error and exit code 2, not a traceback."""
     from pydantic import ValidationError

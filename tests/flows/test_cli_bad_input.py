@@ -173,3 +173,22 @@ def test_train_failure_in_a_stage_ends_in_one_line_exit_1(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == result.stderr.strip().splitlines()[-1:], result.stderr
     assert_one_error_line(errors[0], *expected)
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["stats"], ["Missing option '--source'", "tweetbots stats --help"]),
+        (["stats", "--source"], ["'--source' requires an argument"]),
+        (["generate", "/no/such/model", "hi"], ["'/no/such/model' does not exist"]),
+        (["serve", "--port", "0"], ["'--port'", "greater than or equal to 1"]),
+        (["no-such-command"], ["No such command 'no-such-command'"]),
+    ],
+)
+def test_usage_errors_of_the_installed_command_are_one_line_exit_2(arguments, expected):
+    # The console script itself: typer's usage errors would otherwise be a boxed panel.
+    result = subprocess.run(
+        [str(TWEETBOTS), *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2, result.stderr
+    assert_one_error_line(result.stderr, *expected)
