@@ -88,10 +88,10 @@ def stats(
 
     from tweetbots.card import data_table
     from tweetbots.clean import clean_posts
-    from tweetbots.sources import read_source
+    from tweetbots.sources import read_source, unique_posts
 
     raw = _validated(lambda: pd.concat([read_source(s).posts for s in source]))
-    _, counts = clean_posts(raw.drop_duplicates("id"))
+    _, counts = clean_posts(unique_posts(raw))
     if as_json:
         typer.echo(json.dumps({u: s.model_dump() for u, s in counts.items()}, indent=2))
         return

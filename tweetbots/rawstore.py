@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame
+from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame, unique_posts
 from tweetbots.store import data_root, exclusive, read_manifest
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def append_posts(
         with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
             directory.mkdir(parents=True, exist_ok=True)
             seen = _stored_ids(directory)
-            new = group[~group["id"].isin(seen)].drop_duplicates("id")
+            new = unique_posts(group[~group["id"].isin(seen)])
             if len(new):
                 _write_part(new, directory)
         log.info("%s/%s: %d new posts", platform, user, len(new))
@@ -64,12 +64,12 @@ def append_posts(
 
 
 def read_posts(users: list[dict], root: Path) -> pd.DataFrame:
-    """All stored posts of these users, in store order, each id once."""
+    """All stored posts of these users, in store order, each post once."""
     tables = [pq.read_table(root / part, schema=RAW_SCHEMA) for u in users for part in u["parts"]]
     if not tables:
         return to_raw_frame(RAW_SCHEMA.empty_table().to_pandas())
     frame = pa.concat_tables(tables).to_pandas()
-    return to_raw_frame(frame.drop_duplicates("id", keep="first").reset_index(drop=True))
+    return to_raw_frame(unique_posts(frame))
 
 
 def newest_id(root: Path, platform: str, user: str) -> str | None:

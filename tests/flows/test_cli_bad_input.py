@@ -55,7 +55,7 @@ STATS_CASES = {
     ),
     "csv without a usable column": (
         lambda d: f"file:{csv(d / 'b.csv', body=['hello'], when=['today'])}",
-        ["b.csv", "no text column", "body, when"],
+        ["b.csv", "no text column", "'body', 'when'"],
     ),
     "csv that is not UTF-8": (
         lambda d: f"file:{_latin1_csv(d)}",

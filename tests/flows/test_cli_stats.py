@@ -162,3 +162,11 @@ def test_stats_of_a_cyborg_has_one_column_per_user(mastodon, bluesky, tmp_path):
     assert "| Retweets | 1 | 2 | 1 |" in lines
     assert "| Short tweets | 1 | 3 | 3 |" in lines
     assert "| Tweets kept | 1 | 53 | 152 |" in lines
+
+
+def test_stats_counts_the_same_ids_of_two_users_for_each(tmp_path):
+    for user, texts in (("ann", ["one two three", "four five six"]), ("ben", ["a b c"] * 3)):
+        rows = "".join(f"{i},{text}\n" for i, text in enumerate(texts))
+        (tmp_path / f"{user}.csv").write_text("id,text\n" + rows)
+    counts = _stats_json(f"file:{tmp_path / 'ann.csv'}", f"file:{tmp_path / 'ben.csv'}")
+    assert {user: c["downloaded"] for user, c in counts.items()} == {"ann": 2, "ben": 3}

@@ -194,6 +194,18 @@ def test_duplicated_ids_are_stored_once_first_copy_wins(data_root, tmp_path):
     assert cleaned.summary["stats"]["dup"]["downloaded"] == 130
 
 
+def test_the_same_ids_from_two_users_are_two_users_posts(data_root, tmp_path):
+    # Two CSV exports both numbered 0..N-1: a cyborg of both keeps every post of each.
+    alice = write_csv(tmp_path / "alice.csv", long_posts(130))
+    bob = write_csv(tmp_path / "bob.csv", long_posts(140, seed=7))
+    scrapes = [pipeline.run_scrape(f"file:{p}", "pair") for p in (alice, bob)]
+    cleaned = pipeline.run_clean(scrapes, "pair")
+    stats = cleaned.summary["stats"]
+    assert (stats["alice"]["downloaded"], stats["bob"]["downloaded"]) == (130, 140)
+    posts = pd.read_parquet(cleaned.path / "posts.parquet")
+    assert posts.groupby("user").size().to_dict() == {"alice": 130, "bob": 140}
+
+
 HOSTILE_TEXTS = {
     "nul bytes": "bread\x00 with a nul byte inside the crumb and oven words",
     "lone surrogate": "a broken emoji \ud83d in the middle of a long enough post",

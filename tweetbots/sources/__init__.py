@@ -29,6 +29,9 @@ RAW_SCHEMA = pa.schema(
     ]
 )
 RAW_COLUMNS = RAW_SCHEMA.names
+# A post id is unique only within one user's posts on one platform: two CSV exports both
+# numbered 1..N hold two users' posts, not duplicates.
+POST_KEY = ["platform", "user", "id"]
 
 
 # A user or platform name that is safe as a directory name in the raw store: no
@@ -156,6 +159,11 @@ def is_id(value: object) -> bool:
     if isinstance(value, bool):
         return False
     return isinstance(value, int) or (isinstance(value, str) and bool(value))
+
+
+def unique_posts(posts: pd.DataFrame) -> pd.DataFrame:
+    """Each post once (by POST_KEY), the first copy winning."""
+    return posts.drop_duplicates(POST_KEY, keep="first").reset_index(drop=True)
 
 
 def to_raw_frame(posts: pd.DataFrame) -> pd.DataFrame:

@@ -163,7 +163,7 @@ def _feed_rows(
         rows += [{**r, "user": user} for r in fresh if r["id"] not in seen]
         seen.update(r["id"] for r in fresh)
         cursor = text_field(page.get("cursor"))
-        if not items or len(fresh) < len(items) or not cursor:
+        if not feed or len(fresh) < len(items) or not cursor:
             break
         params["cursor"] = cursor
     return rows[:MAX_POSTS]

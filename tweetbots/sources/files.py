@@ -131,7 +131,7 @@ _TABLE_READERS = {".jsonl": _read_jsonl, ".csv": _read_csv, ".parquet": _read_pa
 def _text_column(raw: pd.DataFrame, argument: str) -> pd.Series:
     name = next((c for c in _TEXT_COLUMNS if c in raw.columns), None)
     if name is None:
-        found = ", ".join(map(str, raw.columns))
+        found = ", ".join(repr(str(c)) for c in raw.columns)  # repr: one line, whatever the names
         raise SourceError(
             f"file {argument!r} has no text column (found: {found}); name it one of "
             f"{', '.join(_TEXT_COLUMNS)}"

@@ -63,6 +63,16 @@ def test_newer_than_returns_only_newer_posts_and_stops_paging(bluesky, server):
     assert len(server.seen(FEED)) == 1
 
 
+def test_a_page_of_only_malformed_items_does_not_end_the_feed(bluesky, server):
+    alice = bluesky.add_profile(HANDLE, DID, count=3)
+    for number in range(100, 200):  # newer than the 3 real posts: the whole first page
+        broken = bluesky_post(alice, number)
+        del broken["uri"]  # no usable id: not a post
+        bluesky.add_item(alice, {"post": broken})
+    posts = read_bluesky(HANDLE).posts
+    assert len(posts) == 3 and len(server.seen(FEED)) == 3  # 100 broken, 3 real, empty
+
+
 def test_stops_at_max_posts(bluesky, server, monkeypatch):
     monkeypatch.setattr(bluesky_source, "MAX_POSTS", 150)
     bluesky.add_profile(HANDLE, DID, count=250)

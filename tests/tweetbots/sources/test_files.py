@@ -145,7 +145,14 @@ def test_no_text_column_lists_what_was_found(tmp_path):
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
     message = assert_one_line_naming(error, str(path))
-    assert "body, when" in message and "rawContent" in message
+    assert "'body', 'when'" in message and "rawContent" in message
+
+
+def test_column_names_with_newlines_keep_the_error_on_one_line(tmp_path):
+    path = write_jsonl(tmp_path / "x.jsonl", [{"a\nb": "hi", "\n": None}])
+    with pytest.raises(SourceError) as error:
+        read_post_file(str(path))
+    assert "'a\\nb'" in assert_one_line_naming(error, str(path))
 
 
 @pytest.mark.parametrize("name", ["posts.txt", "posts"])
