@@ -154,7 +154,10 @@ def _baseline(base_dir: Path, data, device: str):
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    model = AutoModelForCausalLM.from_pretrained(base_dir, attn_implementation="eager")
+    # fp32 even for a base saved in bf16 (transformers 5 would load it as saved).
+    model = AutoModelForCausalLM.from_pretrained(
+        base_dir, attn_implementation="eager", dtype=torch.float32
+    )
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=ORIGINAL_LEARNING_RATE, weight_decay=0.0)
     position = [0]

@@ -1,14 +1,26 @@
+from pathlib import Path
+
 from prefect import task
 
 from tasks._caching import stage_cache
 from tasks._common import record_lineage
 from tweetbots import pipeline
+from tweetbots.basemodel import BaseModelError
 from tweetbots.store import StageOutput
+
+
+def _base_dir_if_resolvable(spec: str, clean_output: StageOutput, bot: str) -> Path | None:
+    """The cache key's output dir; None (nothing to reuse) for a base that cannot be had,
+    so the task body runs and fails with the one-line error, not a key-function traceback."""
+    try:
+        return pipeline.base_dir(spec, clean_output, bot)
+    except BaseModelError:
+        return None
 
 
 @task(
     name="base-model",
-    cache_policy=stage_cache(pipeline.base_dir),
+    cache_policy=stage_cache(_base_dir_if_resolvable),
     retries=2,
     retry_delay_seconds=10,
 )

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from tweetbots.store import file_digest, fingerprint
+
 log = logging.getLogger(__name__)
 
 EOS = "<|endoftext|>"
@@ -48,44 +50,101 @@ def build_tiny_model(texts: Iterable[str], out_dir: Path, seed: int = 0) -> None
 
 def resolve_pretrained(spec: str) -> tuple[Path, str]:
     """A local model directory or a Hub id -> (directory, revision)."""
-    path = Path(spec).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise BaseModelError(
-                f"base model {spec!r}: no config.json in {path}; "
-                "pass a directory written by save_pretrained"
-            )
-        return path.absolute(), "local"
-    return _download_from_hub(spec)
+    revision = pinned_revision(spec)
+    return fetch_pretrained(spec, revision), revision
 
 
-def cached_revision(repo_id: str) -> str | None:
-    """The commit of `repo_id` in the local HF cache (its `main` ref), if it is there.
+def pinned_revision(spec: str) -> str:
+    """What `spec` holds now: a local directory's content digest, a Hub id's commit.
 
-    Part of the base stage's fingerprint: a newer snapshot of the same model id must
-    retrain, not reuse a model fine-tuned from the old weights.
+    The base stage's output is named by it, so new weights (in the same directory, or a
+    newer commit on the Hub) retrain instead of reusing a model tuned from the old ones.
+    It is asked on every flow run (the cache key), so it costs one Hub request, or one
+    read of the directory's files per process while they are unchanged.
     """
-    from huggingface_hub.constants import HF_HUB_CACHE
+    directory = _local_directory(spec)
+    if directory is not None:
+        return directory_digest(directory)
+    return _hub_revision(spec)
 
-    ref = Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / "main"
-    return ref.read_text().strip() if ref.is_file() else None
+
+def fetch_pretrained(spec: str, revision: str) -> Path:
+    """The directory holding `spec` at `revision` (from `pinned_revision`): downloaded
+    from the Hub at exactly that commit if need be, so it holds what the key names."""
+    directory = _local_directory(spec)
+    return directory if directory is not None else _download_from_hub(spec, revision)
 
 
-def _download_from_hub(repo_id: str) -> tuple[Path, str]:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+def _local_directory(spec: str) -> Path | None:
+    path = Path(spec).expanduser()
+    if not path.exists():
+        return None
+    if not (path / "config.json").is_file():
+        raise BaseModelError(
+            f"base model {spec!r}: no config.json in {path}; "
+            "pass a directory written by save_pretrained"
+        )
+    return path.absolute()
 
-    patterns = ["*.json", "*.safetensors", "*.txt", "*.model"]
+
+_digests: dict[tuple, str] = {}
+
+
+def directory_digest(directory: Path) -> str:
+    """Digest of the files `from_pretrained` reads (the top level), remembered per process
+    while their sizes and mtimes are unchanged: a cache key and its stage hash them once."""
+    files = sorted(p for p in directory.iterdir() if p.is_file())
+    signature = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    key = (str(directory), signature)
+    if key not in _digests:
+        _digests[key] = fingerprint([(p.name, file_digest(p)) for p in files])
+    return _digests[key]
+
+
+def _hub_revision(repo_id: str) -> str:
+    """The commit the Hub's `main` of `repo_id` is at; offline, or with the Hub down, the
+    one in the local HF cache (huggingface_hub's `resolve_revision` keeps it there)."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import (
+        HFValidationError,
+        RepositoryNotFoundError,
+        RevisionResolutionError,
+    )
+
     try:
-        local = Path(snapshot_download(repo_id, allow_patterns=patterns))
+        # Offline: read the cache directly, without a "could not reach the Hub" warning.
+        resolved = HfApi().resolve_revision(repo_id, local_files_only=constants.HF_HUB_OFFLINE)
     except HFValidationError as error:
         raise BaseModelError(
             f"base model {repo_id!r} is neither a directory nor a Hub id: check the spelling"
         ) from error
-    except (LocalEntryNotFoundError, OSError) as error:
+    except RepositoryNotFoundError as error:
         raise BaseModelError(
-            f"base model {repo_id!r} is not in the Hugging Face cache and the Hub is "
-            f"unreachable: run `huggingface-cli download {repo_id}` where there is network, "
-            "or pass --base-model tiny"
+            f"no model {repo_id!r} on the Hub: check the id (a private one needs HF_TOKEN)"
         ) from error
-    return local, local.name
+    except RevisionResolutionError as error:
+        raise _not_in_cache(repo_id) from error
+    return resolved.resolved
+
+
+def _download_from_hub(repo_id: str, revision: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import GatedRepoError
+
+    patterns = ["*.json", "*.safetensors", "*.txt", "*.model"]
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
+    except GatedRepoError as error:  # its metadata is public, its files are not
+        raise BaseModelError(
+            f"base model {repo_id!r} is gated: accept its terms on the Hub and set HF_TOKEN"
+        ) from error
+    except OSError as error:  # offline with the snapshot missing or incomplete, or a dead link
+        raise _not_in_cache(repo_id) from error
+
+
+def _not_in_cache(repo_id: str) -> BaseModelError:
+    return BaseModelError(
+        f"base model {repo_id!r} is not in the Hugging Face cache and the Hub is "
+        f"unreachable: run `hf download {repo_id}` where there is network, "
+        "or pass --base-model tiny"
+    )

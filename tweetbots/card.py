@@ -2,7 +2,8 @@
 
 Section order follows the published cards in shared/seeds/. Everything a user controls
 (display names, avatar URLs, handles) is escaped for the place it lands: YAML through a
-real YAML emitter, HTML with `html.escape`, Markdown table cells with `|` escaped.
+real YAML emitter, HTML with `html.escape`, Markdown text with its punctuation
+backslash-escaped as well.
 """
 
 import html
@@ -10,7 +11,7 @@ import re
 from urllib.parse import quote
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 REPO_URL = "https://github.com/tweetbots/tweetbots"
 # The original cards' data table: (row label, CleanStats field).
@@ -20,6 +21,10 @@ DATA_ROWS = [
     ("Short tweets", "short"),
     ("Tweets kept", "kept"),
 ]
+# What user text must not carry into Markdown, each backslash-escaped: the characters that
+# open emphasis, code, links, images, table cells, headings and math, plus `:`, `@` and
+# the dot of `www.`, with which GFM would autolink a bare URL or address.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+!|~$:@]|(?<=www)\.", re.IGNORECASE)
 
 
 class CardUser(BaseModel):
@@ -41,6 +46,13 @@ class CardData(BaseModel):
     thumbnail: str | None = None
     wandb_data_url: str | None = None
     wandb_train_url: str | None = None
+
+    @field_validator("users")
+    @classmethod
+    def _in_model_name_order(cls, users: list[CardUser]) -> list[CardUser]:
+        """Avatars, display name and table columns follow the handles' order in the model
+        name (the original's "Lady Gaga & Lenny Kravitz & Snoop Dogg")."""
+        return sorted(users, key=lambda u: u.user.lower())
 
 
 def data_table(header: list[str], columns: list[dict]) -> str:
@@ -124,6 +136,26 @@ def _front_matter(card: CardData) -> str:
 
 
 def _header(card: CardData) -> str:
+    if len(card.users) == 1:
+        return _single_user_header(card.users[0])
+    return _cyborg_header(card)
+
+
+def _single_user_header(user: CardUser) -> str:
+    """The seeds' one-user layout: one large avatar, "NAME 🤖 AI Bot", "@handle bot"."""
+    return (
+        "<div>\n"
+        '<div style="width: 132px; height:132px; border-radius: 50%; background-size: cover; '
+        f"background-image: url('{_css_url(user.avatar_url)}')\">\n"
+        "</div>\n"
+        '<div style="margin-top: 8px; font-size: 19px; font-weight: 800">'
+        f"{_inline(user.display_name)} 🤖 AI Bot </div>\n"
+        f'<div style="font-size: 15px">@{_inline(user.user)} bot</div>\n'
+        "</div>"
+    )
+
+
+def _cyborg_header(card: CardData) -> str:
     avatars = "\n".join(
         '        <div style="display:inherit; margin-left: 4px; margin-right: 4px; width: 92px; '
         "height:92px; border-radius: 50%; background-size: cover; "
@@ -131,16 +163,15 @@ def _header(card: CardData) -> str:
         "        </div>"
         for u in card.users[:3]
     )
-    title = "🤖 AI BOT 🤖" if len(card.users) == 1 else "🤖 AI CYBORG 🤖"
     return (
         '<div class="inline-flex flex-col" style="line-height: 1.5;">\n'
         f'    <div class="flex">\n{avatars}\n    </div>\n'
-        f'    <div style="text-align: center; margin-top: 3px; font-size: 16px; '
-        f'font-weight: 800">{title}</div>\n'
-        f'    <div style="text-align: center; font-size: 16px; font-weight: 800">'
+        '    <div style="text-align: center; margin-top: 3px; font-size: 16px; '
+        'font-weight: 800">🤖 AI CYBORG 🤖</div>\n'
+        '    <div style="text-align: center; font-size: 16px; font-weight: 800">'
         f"{_inline(display_name(card))}</div>\n"
-        f'    <div style="text-align: center; font-size: 14px;">'
-        f"@{html.escape(card.model_id.split('/')[-1])}</div>\n"
+        '    <div style="text-align: center; font-size: 14px;">'
+        f"@{_inline(card.model_id.split('/')[-1])}</div>\n"
         "</div>"
     )
 
@@ -165,7 +196,7 @@ def _how_it_works() -> str:
 
 
 def _training_data(card: CardData) -> str:
-    names = [_cell(u.display_name) for u in card.users]
+    names = [_markdown(u.display_name) for u in card.users]
     header = ["Data", "Quantity"] if len(card.users) == 1 else ["Data", *names]
     table = data_table(header, [u.model_dump() for u in card.users])
     explore = (
@@ -177,7 +208,7 @@ def _training_data(card: CardData) -> str:
     )
     return (
         "## Training data\n\n"
-        f"The model was trained on posts from {_cell(display_name(card))}.\n\n"
+        f"The model was trained on posts from {_markdown(display_name(card))}.\n\n"
         + table
         + "\n\n"
         + explore
@@ -197,7 +228,7 @@ def _training_procedure(card: CardData) -> str:
     return (
         "## Training procedure\n\n"
         f"The model is based on a pre-trained GPT-2 model ({base_link}) which is fine-tuned on "
-        f"@{_cell(card.model_id.split('/')[-1])}'s posts.\n\n{run}\n\n"
+        f"@{_markdown(card.model_id.split('/')[-1])}'s posts.\n\n{run}\n\n"
         f"Validation perplexity: **{card.perplexity:.2f}** (base model: "
         f"{card.base_perplexity:.2f}), on held-out posts."
     )
@@ -253,12 +284,20 @@ def _css_url(url: str | None) -> str:
 def _inline(text: str) -> str:
     """Safe as text inside an HTML block: no tags, and on one line (a blank line would end
     the HTML block, and a following `---` line would become Markdown)."""
-    return html.escape(" ".join(text.split()))
+    return _keep_spaced_ampersands(html.escape(" ".join(text.split())))
 
 
-def _cell(text: str) -> str:
-    """Safe inside a Markdown table cell and inline HTML: no pipes, no newlines, no tags."""
-    return html.escape(" ".join(text.split())).replace("|", "\\|")
+def _markdown(text: str) -> str:
+    """Safe as Markdown text, table cells included: no tags or entities, no Markdown
+    construct, one line. Rendered, it reads as typed (`\\_` shows as `_`)."""
+    escaped = _keep_spaced_ampersands(html.escape(" ".join(text.split()), quote=False))
+    return _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), escaped)
+
+
+def _keep_spaced_ampersands(escaped: str) -> str:
+    """Undo `&amp;` where a space follows: an `&` before a space can never start an entity,
+    and the seeds join display names with a raw " & "."""
+    return escaped.replace("&amp; ", "& ")
 
 
 def _row(cells: list[str]) -> str:

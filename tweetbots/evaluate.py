@@ -85,8 +85,14 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
             )
         for row in outputs:
             text = tokenizer.decode(row, skip_special_tokens=True)
-            samples.append(Sample(prompt=prompt, text=text.split("\n")[0].strip()))
+            samples.append(Sample(prompt=prompt, text=sample_text(text)))
     return samples
+
+
+def sample_text(decoded: str) -> str:
+    """A decoded sample as shown: its first line, without the U+FFFD left at the end when
+    max_length cut a multi-byte character (one inside the text is the model's own)."""
+    return decoded.split("\n")[0].strip().rstrip("\ufffd").rstrip()
 
 
 def memorisation_rate(samples: list[Sample], training_texts: list[str], n_words: int) -> float:

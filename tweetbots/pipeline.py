@@ -166,17 +166,25 @@ def _require_posts(scrapes: list[StageOutput]) -> None:
 
 
 def base_dir(spec: str, clean_output: StageOutput, bot: str) -> Path:
-    # `tiny` depends on the corpus (its tokenizer is trained on it); a Hub model on the
-    # revision in the local cache; a local directory on its path.
-    if spec == "tiny":
-        return stage_dir("base", bot, spec, clean_output.fingerprint)
-    return stage_dir("base", bot, spec, basemodel.cached_revision(spec))
+    return _base_dir(spec, bot, _base_revision(spec, clean_output))
+
+
+def _base_revision(spec: str, clean_output: StageOutput) -> str:
+    # Named by what it holds: `tiny` by the corpus its tokenizer is trained on, a Hub
+    # model by its commit, a local directory by its files' content.
+    return clean_output.fingerprint if spec == "tiny" else basemodel.pinned_revision(spec)
+
+
+def _base_dir(spec: str, bot: str, revision: str) -> Path:
+    return stage_dir("base", bot, spec, revision)
 
 
 @_one_writer_per_bot
 def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
     """Resolve the base model: build `tiny` here, or find a local dir / Hub snapshot."""
-    out = base_dir(spec, clean_output, bot)
+    # Resolved once: the directory is named by the revision that is then fetched.
+    revision = _base_revision(spec, clean_output)
+    out = _base_dir(spec, bot, revision)
     if not is_complete(out):
         with building(out) as tmp:
             if spec == "tiny":
@@ -184,7 +192,7 @@ def run_base(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
                 basemodel.build_tiny_model(texts.tolist(), tmp)
                 model_dir, revision = out, "built-locally"
             else:
-                model_dir, revision = basemodel.resolve_pretrained(spec)
+                model_dir = basemodel.fetch_pretrained(spec, revision)
             _finish(
                 "base",
                 bot,
@@ -480,6 +488,6 @@ def _card_data(
         base_model=base.summary["model"],
         perplexity=report.summary["perplexity"],
         base_perplexity=report.summary["base_perplexity"],
-        thumbnail="predictions.png",
+        thumbnail=publish.published_file_url(target, bot, "predictions.png"),
         **links,
     )

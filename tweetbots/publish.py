@@ -37,6 +37,19 @@ def model_id(target: str, bot: str) -> str:
     return parse_target(target, bot)[1]
 
 
+def commit_message(bot: str, flow_run_link: str) -> str:
+    """The Hub commit's summary: it links the flow run that published, so the Hub's history
+    leads back to the run's logs and artifacts."""
+    return f"tweetbots: publish {bot} (Prefect flow run {flow_run_link})"
+
+
+def published_file_url(target: str, bot: str, name: str) -> str:
+    """Where a published file is read from: a Hub repo's file needs an absolute URL (the
+    card's thumbnail is shown off the repo page); a local one sits beside its card."""
+    scheme, location = parse_target(target, bot)
+    return name if scheme == "file" else _hub_file_url(location, name)
+
+
 def check_credentials(target: str, bot: str, token: str | None) -> None:
     """Refuse an hf:// target without a token before anything is read or sent."""
     scheme, location = parse_target(target, bot)
@@ -110,7 +123,6 @@ def _publish_to_hub(files: dict[str, Path], repo_id: str, message: str, token: s
 
 
 def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
-    from huggingface_hub import constants
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
@@ -118,7 +130,7 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
     # errors, and a stale card could let a worse model replace the one published now.
     # Errors keep their HTTP status, so the task retries a 5xx.
     response = get_session().get(
-        f"{constants.ENDPOINT}/{repo_id}/resolve/main/README.md",
+        _hub_file_url(repo_id, "README.md"),
         headers=build_hf_headers(token=token),
         timeout=_HUB_READ_TIMEOUT_S,
     )
@@ -132,6 +144,13 @@ def _hub_card_perplexity(repo_id: str, token: str | None) -> float | None:
             raise
         raise rejected from error
     return read_card_perplexity(response.content.decode("utf-8"))
+
+
+def _hub_file_url(repo_id: str, name: str) -> str:
+    from huggingface_hub import constants
+
+    # Read at each call: the endpoint can be pointed elsewhere (HF_ENDPOINT, a test Hub).
+    return f"{constants.ENDPOINT}/{repo_id}/resolve/main/{name}"
 
 
 def _missing_token(repo_id: str) -> PublishError:

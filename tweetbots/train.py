@@ -85,8 +85,10 @@ def fine_tune(
     """Train on `blocks` (n_blocks x block_size token ids) and save to `out_dir`.
 
     With `checkpoint_dir`, state is saved every `settings.checkpoint_every` steps and a
-    rerun resumes from it: the batch order is a pure function of the seed, so skipping
-    the finished steps replays exactly the run that was killed.
+    rerun resumes from it: the batch order is a pure function of the seed and the
+    checkpoint holds the random generators' state (dropout), so the resumed run ends
+    with the weights the uninterrupted one would have had (on CUDA, up to the float
+    nondeterminism of its kernels, which an uninterrupted rerun has too).
     """
     import torch
 
@@ -149,6 +151,9 @@ def _resume(model, optimizer, checkpoint_dir: Path | None) -> int:
     state = torch.load(path, map_location="cpu", weights_only=True)
     getattr(model, "_orig_mod", model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"]:
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     log.info("resuming fine-tune from step %d (%s)", state["step"], path)
     return int(state["step"])
 
@@ -163,20 +168,29 @@ def _save_checkpoint(model, optimizer, step: int, checkpoint_dir: Path) -> None:
         "model": getattr(model, "_orig_mod", model).state_dict(),
         "optimizer": optimizer.state_dict(),
         "step": step,
+        # Dropout draws from these: restored, the next steps drop what the killed run's would.
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     torch.save(state, tmp)
     os.replace(tmp, checkpoint_dir / CHECKPOINT)
 
 
 def load_for_training(base_dir: Path, device: str, compile_model: bool):
-    """The base model in training mode on `device`: SDPA attention, TF32 matmuls on CUDA."""
+    """The base model in fp32, in training mode on `device`: SDPA attention, TF32 on CUDA.
+
+    fp32 whatever the base was saved in: transformers 5 loads the saved dtype by default,
+    and a bf16 base would then train in pure bf16; on CUDA, autocast does the bf16.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    model = AutoModelForCausalLM.from_pretrained(base_dir, attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_pretrained(
+        base_dir, attn_implementation="sdpa", dtype=torch.float32
+    )
     model.to(device).train()
     if not compile_model:
         return model
@@ -230,5 +244,9 @@ def _save(model, base_dir: Path, out_dir: Path) -> None:
 
     model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
     model.config.task_specific_params = {"text-generation": dict(SAMPLING_PARAMS)}
+    # transformers 5's pipeline ignores task_specific_params: it samples with
+    # generation_config.json and puts config.prefix before every prompt.
+    model.config.prefix = SAMPLING_PARAMS["prefix"]
+    model.generation_config.update(**{k: v for k, v in SAMPLING_PARAMS.items() if k != "prefix"})
     model.save_pretrained(out_dir, safe_serialization=True)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out_dir)

@@ -70,18 +70,34 @@ def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path
             "tiny",
             "--epochs",
             "1",
+            "--batch-size",
+            "4",
+            "--grad-accum",
+            "2",
+            "--learning-rate",
+            "0.002",
+            "--device",
+            "cpu",
+            "--no-compile",
             "--target",
             f"file://{tmp_path}/hub",
         ],
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "hub" / "baker" / "README.md").is_file()
+    model_manifest = next((data_root / "models" / "baker").glob("*/manifest.json"))
+    summary = json.loads(model_manifest.read_text())["summary"]
+    settings = summary["settings"]
+    assert (settings["batch_size"], settings["grad_accum"], settings["compile"]) == (4, 2, False)
+    assert settings["learning_rate"] == summary["learning_rate"] == 0.002
+    assert settings["device"] == summary["device"] == "cpu"
 
     generated = runner.invoke(
         app, ["generate", str(tmp_path / "hub" / "baker"), "sourdough", "-n", "3"]
     )
     assert generated.exit_code == 0, generated.output
-    assert len(generated.output.strip().splitlines()) == 3
+    # split("\n"), not splitlines(): a barely trained model's sample may hold \x1e or \x1c.
+    assert len(generated.output.rstrip("\n").split("\n")) == 3, generated.output
 
 
 def test_train_refuses_a_path_traversal_name():
@@ -105,6 +121,35 @@ def gpt2_in_hf_cache(session_dir):
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(revision)
     return revision
+
+
+def test_a_newer_cached_revision_of_a_hub_model_is_a_new_base(data_root, gpt2_in_hf_cache):
+    """Offline, the key is the cache's `main`: another commit there names another base,
+    and each base directory holds the snapshot of the revision its manifest records."""
+    import shutil
+
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    from tweetbots import pipeline
+    from tweetbots.store import StageOutput
+
+    clean = StageOutput(stage="clean", bot="baker", path=data_root, fingerprint="0" * 16)
+    first = pipeline.run_base("gpt2", clean, "baker")
+    assert first.summary["revision"] == gpt2_in_hf_cache
+    assert Path(first.summary["model_dir"]).name == gpt2_in_hf_cache
+
+    repo = Path(HF_HUB_CACHE) / "models--gpt2"
+    newer = "fedcba9876543210fedcba9876543210fedcba98"
+    shutil.copytree(repo / "snapshots" / gpt2_in_hf_cache, repo / "snapshots" / newer)
+    (repo / "refs" / "main").write_text(newer)
+    try:
+        key = pipeline.base_dir("gpt2", clean, "baker")
+        second = pipeline.run_base("gpt2", clean, "baker")
+    finally:  # the session's other tests use the first revision
+        (repo / "refs" / "main").write_text(gpt2_in_hf_cache)
+    assert key != first.path and second.path == key
+    assert second.summary["revision"] == newer
+    assert Path(second.summary["model_dir"]).name == newer
 
 
 def test_train_with_gpt2_from_the_hf_cache_offline(
@@ -155,4 +200,4 @@ def test_missing_hub_model_offline_is_one_clear_line(prefect_server, data_root, 
         ],
     )
     assert result.exit_code != 0
-    assert "huggingface-cli download distilgpt2" in result.output
+    assert "`hf download distilgpt2`" in result.output

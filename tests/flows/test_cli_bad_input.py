@@ -117,6 +117,23 @@ def test_train_bad_name_or_target_is_one_line_exit_2(tmp_path, arguments, expect
     assert_one_error_line(result.stderr, *expected)
 
 
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--batch-size", "0", "greater than or equal to 1"),
+        ("--grad-accum", "1000", "less than or equal to 512"),
+        ("--learning-rate", "2", "less than 1"),
+        ("--device", "tpu", "'auto', 'cpu' or 'cuda'"),
+        ("--epochs", "500", "less than or equal to 100"),
+    ],
+)
+def test_train_bad_training_option_is_one_line_exit_2(option, value, expected):
+    # Refused while the parameters are validated, the option named: no flow run starts.
+    result = runner.invoke(app, ["train", "ok", "--source", "file:x.csv", option, value])
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result.stderr, f"{option}: ", expected)
+
+
 def posts(n: int) -> list[str]:
     words = "sourdough crumb oven starter flour proof bake loaf butter crust".split()
     return [" ".join(words[(i + j) % len(words)] for j in range(12)) for i in range(n)]
@@ -144,7 +161,7 @@ TRAIN_CASES = {
     ),
     "missing base model offline": (
         lambda d: [*_enough_posts(d), "--base-model", "distilgpt2"],
-        ["'distilgpt2'", "huggingface-cli download distilgpt2", "--base-model tiny"],
+        ["'distilgpt2'", "`hf download distilgpt2`", "--base-model tiny"],
     ),
 }
 

@@ -111,9 +111,9 @@ def _front_matter(card_text: str) -> dict:
     return yaml.safe_load(match.group(1))
 
 
-def _user(display_name: str, avatar_url: str | None = None) -> CardUser:
+def _user(display_name: str, avatar_url: str | None = None, user: str = "eve") -> CardUser:
     return CardUser(
-        user="eve",
+        user=user,
         display_name=display_name,
         avatar_url=avatar_url,
         downloaded=10,
@@ -143,6 +143,71 @@ def test_display_names_cannot_inject_yaml_html_or_markdown():
     # after a blank line would end the HTML block and start Markdown).
     assert text.splitlines().count("---") == 2
     assert all(len(row) == 3 for row in _table(text))  # Data + two users
+
+
+MARKDOWN_NAME = "![x](https://evil.example/t.png) [win](https://evil.example) **big** `c`"
+
+
+def _rendered_markdown(card_text: str) -> str:
+    """The card's body as a CommonMark renderer with GFM tables turns it into HTML
+    (markdown-it-py comes with rich, which Prefect and Typer use)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(card_text.split("\n---\n", 1)[1])
+
+
+def test_display_names_cannot_inject_markdown_links_or_images():
+    text = _render(_user(MARKDOWN_NAME, user="eve"), _user("Bob_ebooks", user="bob"))
+    rendered = _rendered_markdown(text)
+    assert "<img" not in rendered and "evil.example" not in "".join(
+        re.findall(r'(?:href|src)="[^"]*"', rendered)
+    )
+    assert "<strong>big</strong>" not in rendered and "<code>c</code>" not in rendered
+    # Rendered, the names read as typed: in the table header and the training sentence.
+    assert f"<th>{MARKDOWN_NAME}</th>" in rendered and "<th>Bob_ebooks</th>" in rendered
+    assert f"trained on posts from Bob_ebooks &amp; {MARKDOWN_NAME}." in rendered
+    assert all(len(row) == 3 for row in _table(text))
+
+
+def test_an_ampersand_before_a_space_stays_raw_like_the_seeds():
+    text = _render(_user("Tom & Jerry", user="a"), _user("AT&T", user="b"))
+    assert "Tom & Jerry & AT&amp;T</div>" in text  # the header block: HTML
+    assert "trained on posts from Tom & Jerry & AT&amp;T." in text  # Markdown
+    assert _table(text)[0] == ["Data", "Tom & Jerry", "AT&amp;T"]
+
+
+def test_single_user_header_is_the_seeds_layout():
+    seed = (SEEDS / "seed_single_card.md").read_text(encoding="utf-8")
+    # The seed's writer decoded UTF-8 as Mac Roman ("ü§ñ" for 🤖): undo that to compare.
+    seed_header = re.search(r"^<div>\n.*?</div>\n</div>$", seed, re.DOTALL | re.MULTILINE)
+    avatar = "https://pbs.twimg.com/profile_images/1374331704735846401/4VYA1Ee0_400x400.jpg"
+    ours = render_card(
+        CardData(
+            model_id="huggingtweets/leaacta",
+            users=[_user("Instance Of Cat ☀️", avatar, user="leaacta")],
+            base_model="gpt2",
+            perplexity=12.5,
+            base_perplexity=80.0,
+        )
+    )
+    assert seed_header.group(0).encode("mac_roman").decode("utf-8") in ours
+    assert "@leaacta bot</div>" in ours and "AI CYBORG" not in ours
+
+
+def test_users_are_in_the_model_names_order():
+    """Seed 002: ladygaga-lennykravitz-snoopdogg is "Lady Gaga & Lenny Kravitz & Snoop Dogg"."""
+    users = [
+        _user("Snoop Dogg", "https://e.org/snoop.png", user="SnoopDogg"),
+        _user("Lady Gaga", "https://e.org/gaga.png", user="ladygaga"),
+        _user("Lenny Kravitz", "https://e.org/lenny.png", user="LennyKravitz"),
+    ]
+    text = _render(*users)
+    names = "Lady Gaga & Lenny Kravitz & Snoop Dogg"
+    assert f">{names}</div>" in text and f"trained on posts from {names}." in text
+    assert _table(text)[0] == ["Data", "Lady Gaga", "Lenny Kravitz", "Snoop Dogg"]
+    avatars = re.findall(r"url\('https://e.org/(\w+).png'\)", text)
+    assert avatars == ["gaga", "lenny", "snoop"]
+    assert model_name([u.user for u in users]) == "ladygaga-lennykravitz-snoopdogg"
 
 
 def test_avatar_urls_stay_inside_their_css_url():

@@ -1,6 +1,13 @@
 import pytest
 
-from tweetbots.publish import PublishError, parse_target, publish, published_perplexity
+from tweetbots.publish import (
+    PublishError,
+    commit_message,
+    parse_target,
+    publish,
+    published_file_url,
+    published_perplexity,
+)
 
 
 def _card(ppl: float) -> str:
@@ -44,3 +51,16 @@ def test_hub_target_without_token_is_refused_before_any_request(tmp_path):
     (tmp_path / "README.md").write_text("x")
     with pytest.raises(PublishError, match="HF_TOKEN"):
         publish({"README.md": tmp_path / "README.md"}, "hf://me/bot", "bot", "msg", token=None)
+
+
+def test_thumbnail_is_absolute_on_the_hub_and_beside_the_card_in_a_directory(tmp_path):
+    assert (
+        published_file_url("hf://me/bot", "bot", "predictions.png")
+        == "https://huggingface.co/me/bot/resolve/main/predictions.png"
+    )
+    assert published_file_url(f"file://{tmp_path}", "bot", "predictions.png") == "predictions.png"
+
+
+def test_commit_message_links_the_flow_run():
+    run = "http://127.0.0.1:4200/runs/flow-run/0b7e5f0e"
+    assert commit_message("bot", run) == f"tweetbots: publish bot (Prefect flow run {run})"

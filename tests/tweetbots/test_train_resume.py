@@ -1,4 +1,5 @@
-"""Kill a real training process mid-run; the rerun continues from its checkpoint."""
+"""Kill a real training process mid-run; the rerun continues from its checkpoint and ends
+where an uninterrupted run ends (same batch order, same dropout draws)."""
 
 import subprocess
 import sys
@@ -6,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.config import TrainSettings
@@ -58,4 +61,11 @@ def test_killed_training_resumes_from_the_last_checkpoint(tmp_path):
     assert metrics.resumed_from_step >= 5
     assert metrics.resumed_from_step % 5 == 0 and metrics.resumed_from_step < total_steps
     assert metrics.steps == total_steps
-    assert (tmp_path / "out" / "model.safetensors").is_file()
+
+    whole = fine_tune(base, blocks, TrainSettings(**SETTINGS), 3e-3, tmp_path / "whole")
+    assert metrics.final_loss == pytest.approx(whole.final_loss, rel=1e-5)
+    resumed = load_file(tmp_path / "out" / "model.safetensors")
+    uninterrupted = load_file(tmp_path / "whole" / "model.safetensors")
+    assert resumed.keys() == uninterrupted.keys()
+    for name, tensor in uninterrupted.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
