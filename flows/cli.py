@@ -61,21 +61,55 @@ def train_command(
     base_model: Annotated[str, typer.Option(help="Hub id, local path, or tiny")] = "gpt2",
     target: Annotated[str | None, typer.Option(help="file://DIR or hf://ns/name")] = None,
     epochs: Annotated[float, typer.Option(min=0.01)] = 4.0,
+    # None: the TrainSettings default, which stays the one place defaults are kept.
+    batch_size: Annotated[int | None, typer.Option(help="blocks per micro-batch [1]")] = None,
+    grad_accum: Annotated[
+        int | None, typer.Option(help="micro-batches per optimizer step [1]")
+    ] = None,
+    compile_model: Annotated[
+        bool | None, typer.Option("--compile/--no-compile", help="torch.compile [no]")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [auto]")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="peak rate [the original's; tiny: 3e-3]")
+    ] = None,
 ) -> None:
     """Train one bot from its sources and publish it."""
     configure_local_environment()
-    from tweetbots.config import BotSpec, PublishSettings, TrainSettings
+    from tweetbots.config import BotSpec, PublishSettings
 
+    train = _train_settings(
+        epochs=epochs,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        compile=compile_model,
+        device=device,
+        learning_rate=learning_rate,
+    )
     bot = _validated(
         lambda: BotSpec(
             name=name,
             sources=source,
             base_model=base_model,
-            train=TrainSettings(epochs=epochs),
+            train=train,
             publish=PublishSettings(target=target),
         )
     )
     _print_result(_run_train_bot(bot))
+
+
+def _train_settings(**options):
+    """TrainSettings from the given options; a bad value is one line naming its option."""
+    from pydantic import ValidationError
+
+    from tweetbots.config import TrainSettings
+
+    try:
+        return TrainSettings(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        _fail(f"{option}: {first['msg']}", 2)
 
 
 @app.command()
@@ -149,7 +183,7 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
     except KeyboardInterrupt:
         typer.echo("stopping the worker and the server")
     finally:
-        stack.stop(started)
+        stack.stop_stack(started, api_url)
 
 
 lineage_app = typer.Typer(no_args_is_help=True, help="W&B lineage of the bots.")

@@ -20,6 +20,9 @@ def configure_local_environment(offline_wandb: bool = False) -> Path:
         # Ephemeral start-up takes 26-44 s on 2 cores; the default 20 s times out.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        # The library's log lines (training progress, low-data warnings) in the run's logs.
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "tweetbots",
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # outside a flow: local only
         "WANDB_DIR": root,
         "WANDB_DATA_DIR": root / "wandb" / "data",
         "WANDB_CACHE_DIR": root / "wandb" / "cache",

@@ -5,7 +5,6 @@ The end-to-end tests use `prepare` and `start_worker` against their own server, 
 code that sets up a user's stack is the code the tests run.
 """
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -32,32 +31,35 @@ def start_server(port: int, log_file: Path) -> subprocess.Popen:
         raise StackError(f"port {port} already serves a Prefect API: stop it or pass --port")
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
     server = _spawn([*command, "--port", str(port)], log_file, _env(url))
+    try:
+        _wait_until_healthy(server, url, log_file)
+    except BaseException:  # a Ctrl-C while it starts too: never leave it running behind us
+        stop([server])
+        raise
+    return server
+
+
+def _wait_until_healthy(server: subprocess.Popen, url: str, log_file: Path) -> None:
     deadline = time.monotonic() + 180  # 15-40 s on 2 cores, the first start the slowest
     while not _healthy(url):
         if server.poll() is not None:
             raise StackError(f"the Prefect server exited ({server.returncode}); see {log_file}")
         if time.monotonic() > deadline:
-            stop([server])
             raise StackError(f"the Prefect server did not answer within 180 s; see {log_file}")
         time.sleep(0.5)
-    return server
 
 
 def prepare(api_url: str, root: Path) -> None:
     """Work pool, the per-host fine-tune limit, the demo's sample data, the deployments."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.client.schemas.actions import WorkPoolCreate
 
-    from tasks._common import fine_tune_limit
+    from tasks._common import ensure_fine_tune_limit
     from tweetbots.sample import write_sample_archives
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"), overwrite=True)
-        with contextlib.suppress(ObjectAlreadyExists):
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=fine_tune_limit(), limit=1)
-            )
+    ensure_fine_tune_limit()  # the fine-tunes would create it too; the UI shows it from now
     write_sample_archives(root / "sample")  # the deployments' default bots train on it
     deploy = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
@@ -75,6 +77,53 @@ def start_worker(api_url: str, root: Path, log_file: Path) -> subprocess.Popen:
     """A process worker on the tweetbots pool: it runs each flow run in a subprocess."""
     command = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process"]
     return _spawn([*command, "--pool", WORK_POOL], log_file, _env(api_url, root))
+
+
+def stop_stack(started: list[subprocess.Popen], api_url: str) -> None:
+    """Stop what `serve` started: the worker (it stops its flow runs), then the server.
+
+    In between, the flow runs the worker left Running or Pending are marked Crashed, so
+    the UI shows what happened and offers Retry (which resumes at the unfinished stage)
+    instead of a run that stays Running forever.
+    """
+    if not started:
+        return
+    server, *worker = started  # serve starts the server first, then the worker
+    if worker:
+        stop(worker)
+        if server.poll() is None:
+            _crash_abandoned_runs(api_url)
+    stop([server])
+
+
+def _crash_abandoned_runs(api_url: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
+        )
+    )
+    try:
+        with get_client(sync_client=True) as client:
+            for run in client.read_flow_runs(
+                flow_run_filter=unfinished,
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[WORK_POOL])),
+            ):
+                message = "tweetbots serve stopped while this run was in flight: retry it"
+                client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+                log.info("marked flow run %s Crashed", run.name)
+    except Exception as error:  # noqa: BLE001 - stopping must go on whatever the API says
+        log.warning("could not mark the unfinished flow runs Crashed: %s", error)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

@@ -3,12 +3,13 @@
 import os
 import re
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
 import httpx
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.blocks.system import Secret
+from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 
 from tweetbots import lineage
@@ -33,13 +34,48 @@ def retry_transient(_task, _task_run, state) -> bool:
     return False
 
 
-def fine_tune_limit() -> str:
-    """The global concurrency limit that keeps one host to one fine-tune at a time.
+def show_on_run_page(render: Callable[[StageOutput], None]):
+    """A completion hook that puts `render(output)` on the flow run's page.
 
-    Per host, not global: on a cluster each GPU pod is its own host and needs no limit
-    (a limit that does not exist is not enforced); `tweetbots serve` creates this one.
+    A hook, not the task body: Prefect calls completion hooks for Cached states too, so a
+    run whose stages all came from the cache (a nightly bot with nothing new, a retry)
+    still shows its data table, evaluation report and links.
     """
+
+    def hook(_task, _task_run, state) -> None:
+        render(state.result())
+
+    hook.__name__ = render.__name__  # Prefect logs hooks by name
+    return hook
+
+
+def fine_tune_limit() -> str:
+    """The name of the global concurrency limit that keeps a host to one fine-tune."""
     return "fine-tune-" + re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower())
+
+
+def ensure_fine_tune_limit() -> str:
+    """Create this host's fine-tune limit (1 slot) if it does not exist yet; its name."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = fine_tune_limit()
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    return name
+
+
+def fine_tune_slot() -> AbstractContextManager:
+    """Hold this host's one fine-tune slot: another bot's fine-tune here waits its turn.
+
+    Created on first use, so `tweetbots train` and a hand-made deployment are limited as
+    much as `tweetbots serve`. TWEETBOTS_FINE_TUNE_LIMIT=off turns it off where a host
+    only ever runs one flow run (a Kubernetes pod).
+    """
+    if os.environ.get("TWEETBOTS_FINE_TUNE_LIMIT", "on") == "off":
+        return nullcontext()
+    return concurrency(ensure_fine_tune_limit(), occupy=1, strict=True)
 
 
 def artifact_key(bot: str, what: str) -> str:

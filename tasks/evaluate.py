@@ -2,7 +2,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, lineage_run
+from tasks._common import artifact_key, lineage_run, show_on_run_page
 from tweetbots import pipeline
 from tweetbots.config import EvalSettings
 from tweetbots.lineage import artifact_ref
@@ -11,7 +11,21 @@ from tweetbots.store import StageOutput
 EVAL_METRICS = ("perplexity", "base_perplexity", "loss", "memorisation_rate", "distinct_2")
 
 
-@task(name="evaluate", cache_policy=stage_cache(pipeline.eval_dir), retries=0)
+def show_eval_report(output: StageOutput) -> None:
+    """Base against fine-tuned, and the sample predictions, on the run's page."""
+    create_markdown_artifact(
+        _report_markdown(output.summary),
+        key=artifact_key(output.bot, "eval"),
+        description="Evaluation report",
+    )
+
+
+@task(
+    name="evaluate",
+    cache_policy=stage_cache(pipeline.eval_dir),
+    retries=0,
+    on_completion=[show_on_run_page(show_eval_report)],
+)
 def evaluate_model(
     model: StageOutput,
     base: StageOutput,
@@ -22,11 +36,6 @@ def evaluate_model(
 ) -> StageOutput:
     """Compare base and fine-tuned on held-out posts; sample predictions."""
     output = pipeline.run_evaluate(model, base, tokens, clean_output, settings, bot)
-    create_markdown_artifact(
-        _report_markdown(output.summary),
-        key=artifact_key(bot, "eval"),
-        description="Evaluation report",
-    )
     report = output.summary
     samples = [[s["prompt"], s["text"]] for s in report["samples"]]
     with lineage_run("evaluate", bot, [model, base, tokens, clean_output]) as wandb_run:

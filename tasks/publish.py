@@ -1,13 +1,38 @@
 from prefect import task
-from prefect.artifacts import create_link_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, record_lineage, retry_transient, secret
+from tasks._common import (
+    artifact_key,
+    record_lineage,
+    retry_transient,
+    secret,
+    show_on_run_page,
+)
 from tweetbots import lineage, pipeline
 from tweetbots.config import PublishSettings
+from tweetbots.publish import commit_message
 from tweetbots.store import StageOutput
+
+
+def show_published_link(output: StageOutput) -> None:
+    """The published model on the run's page; or why the gate kept the published one."""
+    if output.summary["url"]:
+        create_link_artifact(
+            output.summary["url"],
+            link_text=f"{output.bot} (published)",
+            key=artifact_key(output.bot, "published"),
+            description="Published model",
+        )
+    else:
+        create_markdown_artifact(
+            f"Not published: validation perplexity {output.summary['perplexity']:.2f} does "
+            f"not beat the published model's {output.summary['previous_perplexity']:.2f}.",
+            key=artifact_key(output.bot, "published"),
+            description="Published model",
+        )
 
 
 @task(
@@ -17,6 +42,7 @@ from tweetbots.store import StageOutput
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_transient,
+    on_completion=[show_on_run_page(show_published_link)],
 )
 def publish_model(
     model: StageOutput,
@@ -27,7 +53,6 @@ def publish_model(
     bot: str,
 ) -> StageOutput:
     """Publish model, card and predictions if the new model beats the published one."""
-    message = f"tweetbots: publish {bot} (Prefect flow run {flow_run.ui_url or flow_run.id})"
     output = pipeline.run_publish(
         model,
         report,
@@ -36,15 +61,9 @@ def publish_model(
         settings,
         bot,
         token=secret("hf-token", "HF_TOKEN"),
-        message=message,
+        message=commit_message(bot, flow_run.ui_url or flow_run.id),
         wandb_links=_wandb_links(model, clean_output),
     )
-    if output.summary["url"]:
-        create_link_artifact(
-            output.summary["url"],
-            link_text=f"{bot} (published)",
-            key=artifact_key(bot, "published"),
-        )
     record_lineage(output, [model, report, clean_output, base])
     return output
 

@@ -1,11 +1,14 @@
 import time
 
 from prefect import task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.concurrency.sync import concurrency
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
 
 from tasks._caching import stage_cache
-from tasks._common import artifact_key, fine_tune_limit, lineage_run
+from tasks._common import artifact_key, fine_tune_slot, lineage_run, show_on_run_page
 from tweetbots import pipeline
 from tweetbots.config import TrainSettings
 from tweetbots.lineage import StageRun, artifact_ref
@@ -13,11 +16,25 @@ from tweetbots.store import StageOutput
 from tweetbots.train import ProgressCallback, TrainProgress
 
 
+def show_training_summary(output: StageOutput) -> None:
+    """How the model was trained, on the run's page (the live bar only shows while it runs)."""
+    s = output.summary
+    create_markdown_artifact(
+        "| steps | tokens | final loss | learning rate | tokens/s | device | seconds |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        f"| {s['steps']} | {s['tokens']} | {s['final_loss']:.4f} | {s['learning_rate']:.3g} "
+        f"| {s['tokens_per_s']:,.0f} | {s['device']} | {s['seconds']:.1f} |\n",
+        key=artifact_key(output.bot, "training-summary"),
+        description="Fine-tuning",
+    )
+
+
 @task(
     name="fine-tune",
     cache_policy=stage_cache(pipeline.model_dir),
     retries=1,
     retry_delay_seconds=30,
+    on_completion=[show_on_run_page(show_training_summary)],
 )
 def fine_tune_model(
     tokens: StageOutput, base: StageOutput, settings: TrainSettings, bot: str
@@ -28,7 +45,7 @@ def fine_tune_model(
     )
     # One fine-tune per host at a time; its W&B run starts once it holds the slot.
     with (
-        concurrency(fine_tune_limit(), occupy=1),
+        fine_tune_slot(),
         lineage_run("fine-tune", bot, [tokens, base]) as wandb_run,
     ):
         report = _progress_reporter(progress, wandb_run)

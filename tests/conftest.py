@@ -35,6 +35,10 @@ os.environ.update(
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # As flows/environment.py sets it for the CLI and prefect.yaml for the worker.
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "tweetbots",
+        # The library also runs outside flows here: its lines then stay local, silently.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
         "TWEETBOTS_HOME": str(_SESSION_DIR / "home"),
         "WANDB_MODE": "offline",
         "WANDB_SILENT": "true",

@@ -7,7 +7,14 @@ every time by design and is left out: it is not a stage.
 import time
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 
 STAGES = ["scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
 SENSORS = {"check-source"}
@@ -42,3 +49,28 @@ def stage_states(flow_run_id, expected: int = len(STAGES), timeout: float = 30) 
 def task_states(state, expected: int = len(STAGES)) -> dict[str, str]:
     """`stage_states` of the flow run that returned `state`."""
     return stage_states(state.state_details.flow_run_id, expected)
+
+
+def run_page_artifacts(flow_run_id) -> dict[str, object]:
+    """Artifact key -> its data, of what the flow run's page shows (its Artifacts tab)."""
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a.data for a in artifacts if a.key}
+
+
+def wait_for_log(flow_run_id, words: str, timeout: float = 20) -> str:
+    """The first log line of the flow run containing `words`. Logs reach the server in
+    batches, a moment after the flow returns: poll."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            found = [log.message for log in logs if words in log.message]
+            if found or time.monotonic() > deadline:
+                assert found, f"no log line of flow run {flow_run_id} says {words!r}"
+                return found[0]
+            time.sleep(0.5)

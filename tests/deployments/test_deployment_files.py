@@ -30,17 +30,25 @@ def test_prefect_yaml_has_on_demand_and_nightly_deployments_on_the_process_pool(
         assert (REPO / deployment["entrypoint"].split(":")[0]).is_file()
 
 
-def test_gpu_job_template_renders_a_one_gpu_job_with_the_shared_data_volume():
+def _render_pod(job_variables: dict) -> dict:
+    """The pod spec of the GPU template as a worker renders it, for these job variables."""
     template = json.loads((REPO / "deployments" / "kubernetes-gpu-job-template.json").read_text())
     properties = template["variables"]["properties"]
     placeholders = {p.name for p in find_placeholders(template["job_configuration"])}
     assert placeholders <= set(properties), placeholders - set(properties)
-
     values = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
-    job = apply_values(template["job_configuration"], {**values, "command": "python -m x"})
-    pod = job["job_manifest"]["spec"]["template"]["spec"]
+    values |= {**job_variables, "command": "python -m x"}
+    job = apply_values(template["job_configuration"], values)
+    return job["job_manifest"]["spec"]["template"]["spec"]
+
+
+def test_gpu_job_template_renders_a_one_gpu_job_with_the_shared_data_volume():
+    pod = _render_pod({})
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert container["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == "tweetbots"  # library logs
     assert container["env"]["TWEETBOTS_HOME"] == "/data"
     assert container["env"]["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"].startswith("s3-bucket/")
     assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "tweetbots-data"
@@ -53,4 +61,6 @@ def test_kubernetes_nightly_fans_out_to_the_gpu_deployment():
     nightly = deployments["nightly"]
     assert nightly["parameters"]["deployment"] == f"train-bot/{gpu['name']}"
     assert gpu["work_pool"]["job_variables"]["gpu_count"] == 1
-    assert nightly["work_pool"]["job_variables"]["gpu_count"] == 0
+    pod = _render_pod(nightly["work_pool"]["job_variables"])  # a CPU pod, on any node
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 0
+    assert (pod["nodeSelector"], pod["tolerations"]) == ({}, [])

@@ -5,16 +5,13 @@ Also checks what `serve` promises: a Ctrl-C stops the server and worker it start
 """
 
 import os
-import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from _serve import free_port, start_serve, wait_for_no_process, wait_for_ui_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,52 +41,16 @@ def _require_browser() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def served(tmp_path):
-    """`tweetbots serve` as a user starts it; yields (UI URL, its process)."""
+    """`tweetbots serve` as a user starts it; yields (UI URL, its process, port, home)."""
     _require_browser()
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PREFECT_") and not k.startswith("WANDB_")
-    }
-    env.update(
-        TWEETBOTS_HOME=str(tmp_path / "home"),
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        WANDB_MODE="offline",
-    )
-    cli = Path(sys.executable).parent / "tweetbots"
-    serve = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port)],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    ui = _wait_for_ui_line(serve)
-    yield ui, serve, port, tmp_path / "home"
+    port, home = free_port(), tmp_path / "home"
+    serve = start_serve(home, port)
+    ui = wait_for_ui_line(serve)
+    yield ui, serve, port, home
     if serve.poll() is None:
         serve.kill()
-
-
-def _wait_for_ui_line(serve: subprocess.Popen, timeout: float = 240) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = serve.stdout.readline()
-        if not line and serve.poll() is not None:
-            raise AssertionError(f"tweetbots serve exited with {serve.returncode}")
-        found = re.search(r"Prefect UI: (http://\S+)", line)
-        if found:
-            return found.group(1)
-    raise AssertionError("tweetbots serve printed no UI address")
 
 
 def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
@@ -114,6 +75,11 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
         page.get_by_text(state, exact=True).first.wait_for(timeout=30_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "ui-train-bot-run.png"), full_page=True)
+        # The run page's Artifacts tab: the data table, the report, the published model.
+        page.get_by_text("Artifacts", exact=True).first.click()
+        for key in ("maya-bakes-data", "maya-bakes-eval", "maya-bakes-published"):
+            page.get_by_text(key).first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "ui-train-bot-artifacts.png"), full_page=True)
         browser.close()
     assert state == "Completed"
     assert page.url.startswith(ui)
@@ -121,7 +87,7 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
     serve.send_signal(signal.SIGINT)  # Ctrl-C
     assert serve.wait(timeout=90) == 0
     assert not _answers(f"http://127.0.0.1:{port}/api/health"), "the server outlived serve"
-    assert _processes_under(home) == [], "a process of the stack outlived serve"
+    assert wait_for_no_process(home) == {}, "a process of the stack outlived serve"
 
 
 def _new_flow_run(api_url: str, timeout: float = 30) -> str:
@@ -156,16 +122,3 @@ def _answers(url: str) -> bool:
         return True
     except httpx.HTTPError:
         return False
-
-
-def _processes_under(home: Path) -> list[int]:
-    """Live processes started with this test's data root (the server, the worker...)."""
-    marker = f"TWEETBOTS_HOME={home}\0".encode()
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if marker in environ.read_bytes() and int(environ.parent.name) != os.getpid():
-                found.append(int(environ.parent.name))
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-    return found

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -170,3 +171,49 @@ def test_the_card_links_the_wandb_runs_it_is_given(data_root):
     card = Path(published.summary["card"]).read_text(encoding="utf-8")
     assert "[W&B training run](https://wandb.ai/me/tweetbots/runs/train1)" in card
     assert "[Explore the data](https://wandb.ai/me/tweetbots/runs/clean1)" in card
+
+
+class _PublicApi:
+    """W&B's public API as `sync_lineage` uses it (no W&B server runs without Docker):
+    artifact versions by `entity/project/name:alias`, runs that record what they used."""
+
+    default_entity = "me"
+
+    def __init__(self, versions: dict[str, list[tuple[str, str]]]) -> None:
+        self.versions = versions  # name -> [(alias, digest), ...], oldest first
+        self.used: list[tuple[str, str]] = []  # (run path, digest)
+
+    def artifact(self, path: str, type: str):
+        import wandb
+
+        name, alias = path.rsplit("/", 1)[-1].split(":")
+        for version_alias, digest in self.versions.get(name, []):
+            if version_alias == alias:
+                return SimpleNamespace(digest=digest)
+        raise wandb.errors.CommError(f"artifact {path} not found")
+
+    def artifacts(self, type: str, path: str):
+        return [SimpleNamespace(digest=d) for _, d in self.versions[path.rsplit("/", 1)[-1]]]
+
+    def run(self, path: str):
+        return SimpleNamespace(use_artifact=lambda a: self.used.append((path, a.digest)))
+
+
+def test_lineage_sync_declares_the_version_with_the_recorded_digest(monkeypatch):
+    def link(name: str, digest: str) -> lineage.InputLink:
+        return lineage.InputLink(
+            run_id="r1", project="tweetbots", entity="", job_type="tokenize",
+            artifact=f"{name}:fp-c1", type="dataset", digest=digest,
+        )  # fmt: skip
+
+    api = _PublicApi(
+        {
+            "same": [("fp-c1", "d-same")],
+            "moved": [("v0", "d-old"), ("fp-c1", "d-new")],  # the alias moved on
+        }
+    )
+    monkeypatch.setattr(lineage, "_api", lambda key: api)
+    links = [link("same", "d-same"), link("moved", "d-old"), link("never-synced", "d-x")]
+
+    assert lineage.sync_lineage(links, api_key=TEST_KEY) == 2
+    assert api.used == [("me/tweetbots/r1", "d-same"), ("me/tweetbots/r1", "d-old")]

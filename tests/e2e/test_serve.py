@@ -1,0 +1,78 @@
+"""What `tweetbots serve` promises: Ctrl-C stops everything it started, whenever it comes
+(while the server starts, or while a flow run trains), and nothing else; a run it cut
+short is left Crashed, ready to retry."""
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+from _serve import (
+    free_port,
+    start_serve,
+    wait_for_no_process,
+    wait_for_process,
+    wait_for_ui_line,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def bystander(tmp_path):
+    """A process of the same user and data root that serve did not start: it must survive."""
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"], env={"TWEETBOTS_HOME": str(home)}
+    )
+    yield process
+    process.kill()
+
+
+def test_ctrl_c_while_the_server_starts_leaves_nothing_running(tmp_path, bystander):
+    home = tmp_path / "home"
+    serve = start_serve(home, free_port())
+    wait_for_process(home, "prefect server start")  # spawned, not yet answering
+
+    serve.send_signal(signal.SIGINT)
+
+    assert serve.wait(timeout=60) == 0
+    assert set(wait_for_no_process(home, spared={bystander.pid})) == {bystander.pid}
+
+
+def test_ctrl_c_with_a_run_in_flight_stops_the_run_too(tmp_path, bystander):
+    home, port = tmp_path / "home", free_port()
+    serve = start_serve(home, port)
+    wait_for_ui_line(serve)
+    bot = {
+        "name": "longbot",
+        "sources": [f"archive:{home / 'sample' / 'maya_bakes.zip'}"],
+        "base_model": "tiny",
+        "train": {"epochs": 100, "batch_size": 8},  # minutes: still training at Ctrl-C
+    }
+    api = f"http://127.0.0.1:{port}/api"
+    only_train_bot = {"deployments": {"name": {"any_": ["train-bot"]}}}
+    (deployment,) = httpx.post(f"{api}/deployments/filter", json=only_train_bot).json()
+    created = httpx.post(
+        f"{api}/deployments/{deployment['id']}/create_flow_run", json={"parameters": {"bot": bot}}
+    )
+    assert created.status_code == 201, created.text
+    wait_for_process(home, "prefect.engine")  # the worker's flow-run subprocess
+
+    serve.send_signal(signal.SIGINT)
+
+    assert serve.wait(timeout=120) == 0
+    left = wait_for_no_process(home, timeout=30, spared={bystander.pid})
+    assert set(left) == {bystander.pid}, f"outlived serve: {left}"
+
+    # Started again, the stack shows the run Crashed (so Retry is offered), not Running.
+    again = start_serve(home, port)
+    try:
+        wait_for_ui_line(again)
+        run = httpx.get(f"{api}/flow_runs/{created.json()['id']}").json()
+        assert run["state"]["type"] == "CRASHED", run["state"]
+        assert "retry it" in run["state"]["message"]
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.wait(timeout=120)
