@@ -38,15 +38,14 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 def demo() -> None:
     """Run the whole DAG offline on the bundled sample with a tiny local base model."""
     root = configure_local_environment(offline_wandb=True)
-    from tweetbots.card import model_name
     from tweetbots.config import BotSpec, TrainSettings
     from tweetbots.sample import write_sample_archives
 
-    archives = write_sample_archives(root / "sample")
+    sources = [f"archive:{a}" for a in write_sample_archives(root / "sample")]
     # Batch 8, not the original's 1: the tiny model is about speed on a CPU, not fidelity.
     bot = BotSpec(
-        name=model_name([a.stem for a in archives]),
-        sources=[f"archive:{a}" for a in archives],
+        name=_name_from_handles(sources),
+        sources=sources,
         base_model="tiny",
         train=TrainSettings(batch_size=8),
     )
@@ -56,8 +55,13 @@ def demo() -> None:
 
 @app.command("train")
 def train_command(
-    name: Annotated[str, typer.Argument(help="bot name: a-z 0-9 _ . -")],
     source: Annotated[list[str], typer.Option("--source", "-s", help="e.g. archive:PATH")],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="bot name: a-z 0-9 _ . - [the handles, sorted, joined with -: the original's]"
+        ),
+    ] = None,
     base_model: Annotated[str, typer.Option(help="Hub id, local path, or tiny")] = "gpt2",
     target: Annotated[str | None, typer.Option(help="file://DIR or hf://ns/name")] = None,
     epochs: Annotated[float, typer.Option(min=0.01)] = 4.0,
@@ -88,7 +92,7 @@ def train_command(
     )
     bot = _validated(
         lambda: BotSpec(
-            name=name,
+            name=name or _name_from_handles(source),
             sources=source,
             base_model=base_model,
             train=train,
@@ -96,6 +100,17 @@ def train_command(
         )
     )
     _print_result(_run_train_bot(bot))
+
+
+def _name_from_handles(sources: list[str]) -> str:
+    """The original's model name, from the sources' handles, made a valid bot name."""
+    import re
+
+    from tweetbots.card import model_name
+    from tweetbots.sources import source_handles
+
+    handles = [handle for spec in sources for handle in source_handles(spec)]
+    return re.sub(r"[^a-z0-9_.-]+", "_", model_name(handles)).strip("_.-")[:96]
 
 
 def _train_settings(**options):

@@ -100,6 +100,21 @@ def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path
     assert len(generated.output.rstrip("\n").split("\n")) == 3, generated.output
 
 
+def test_train_without_a_name_names_the_bot_like_the_original(
+    prefect_server, data_root, sample_archives, tmp_path
+):
+    ollie, maya = sample_archives[1], sample_archives[0]  # any order: the name is sorted
+    result = runner.invoke(
+        app,
+        ["train", "--source", f"archive:{ollie}", "--source", f"archive:{maya}"]
+        + ["--base-model", "tiny", "--epochs", "0.05", "--batch-size", "8"]
+        + ["--target", f"file://{tmp_path}/hub"],
+    )
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "hub" / "maya_bakes-ollie_stargazes" / "README.md").read_text()
+    assert "Maya 🍞 Okafor & Ollie Brandt 🔭" in card
+
+
 def test_train_refuses_a_path_traversal_name():
     result = runner.invoke(app, ["train", "../evil", "--source", "file:x.csv"])
     assert result.exit_code == 2

@@ -107,6 +107,17 @@ def store_identity(spec: str) -> tuple[str, str] | None:
     return None
 
 
+def source_handles(spec: str) -> list[str]:
+    """The handles whose posts a source holds, fetching nothing from a network: a local
+    source is read for its users; a network source's handle is in its spec."""
+    scheme, argument = parse_spec(spec)
+    if scheme in _LOCAL_SCHEMES:
+        return [profile.user for profile in read_source(spec).profiles]
+    identity = store_identity(spec)
+    handle = identity[1] if identity else argument.strip().lstrip("@").lower()
+    return [handle.split("@")[0]]  # Mastodon's user@instance: the user, as on its profile
+
+
 def local_source_digest(spec: str) -> str | None:
     """Content digest of a local source (file or archive); None for network sources."""
     from tweetbots.store import file_digest, fingerprint
