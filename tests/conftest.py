@@ -104,6 +104,14 @@ def data_root(tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture
+def umask_027():
+    """A known umask (group may read, others nothing) for tests of file modes."""
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(scope="session")
 def sample_archives() -> list[Path]:
     """The demo's three synthetic X archives, written once per session."""

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from tweetbots.card import read_card_perplexity
+from tweetbots.store import with_default_modes
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def _publish_to_directory(files: dict[str, Path], final: Path) -> None:
             shutil.copytree(source, staging / name, dirs_exist_ok=True)
         else:
             shutil.copy2(source, staging / name)
+    with_default_modes(staging)
     # Swap by renames: readers see the old bot or the new one, never a mix.
     retired = final.with_name(f".{final.name}.retired")
     shutil.rmtree(retired, ignore_errors=True)

@@ -121,6 +121,7 @@ def building(final: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=_build_prefix(final), dir=final.parent))
     try:
         yield tmp
+        with_default_modes(tmp)
         if final.exists() and not is_complete(final):
             shutil.rmtree(final)  # leftover of a crash between rmtree and rename
         try:
@@ -131,6 +132,29 @@ def building(final: Path) -> Iterator[Path]:
             log.info("%s was built concurrently; keeping the existing copy", final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def with_default_modes(directory: Path) -> None:
+    """The modes of a plain `mkdir` and `open` (umask applied) for a finished output.
+
+    mkdtemp makes its directory private (0700) and some writers make private files
+    (0600); a published model or a shared data root must be readable like any other.
+    """
+    umask = _umask()
+    directory.chmod(0o777 & ~umask)
+    for path in directory.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def _umask() -> int:
+    # Read, not set-and-restore: setting it would briefly unmask other threads' files.
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^Umask:\s*([0-7]+)", status, re.MULTILINE).group(1), 8)
+    except (OSError, AttributeError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return umask
 
 
 def _build_prefix(final: Path) -> str:

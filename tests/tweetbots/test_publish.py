@@ -17,7 +17,7 @@ def _card(ppl: float) -> str:
     )
 
 
-def test_file_target_swaps_the_whole_directory(tmp_path):
+def test_file_target_swaps_the_whole_directory(tmp_path, umask_027):
     (tmp_path / "README.md").write_text(_card(12.5))
     (tmp_path / "model.safetensors").write_bytes(b"weights-1")
     url = publish(
@@ -34,6 +34,7 @@ def test_file_target_swaps_the_whole_directory(tmp_path):
     published = sorted(p.name for p in (tmp_path / "hub" / "bot").iterdir())
     assert published == ["README.md"]  # the old weights went with the old version
     assert [p.name for p in (tmp_path / "hub").iterdir()] == ["bot"]
+    assert (tmp_path / "hub" / "bot").stat().st_mode & 0o777 == 0o750  # not mkdtemp's 0700
 
 
 def test_nothing_published_yet_has_no_perplexity(tmp_path):

@@ -28,6 +28,17 @@ def test_building_renames_only_on_success(data_root):
     assert is_complete(final)
 
 
+def test_a_finished_output_has_the_modes_of_plain_files(data_root, umask_027):
+    final = data_root / "models" / "bot" / "fp"
+    with building(final) as tmp:
+        (tmp / "weights").write_bytes(b"w")
+        (tmp / "weights").chmod(0o600)  # as a private writer leaves it
+        (tmp / "tokenizer").mkdir(mode=0o700)
+        write_manifest(tmp, stage="x", bot="bot", fingerprint="fp")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [final, *final.iterdir()]}
+    assert modes == {"fp": 0o750, "weights": 0o640, "tokenizer": 0o750, "manifest.json": 0o640}
+
+
 def test_building_keeps_a_concurrent_complete_copy(data_root):
     final = data_root / "x" / "bot" / "fp"
     with building(final) as outer:
