@@ -103,14 +103,11 @@ def train_command(
 
 
 def _name_from_handles(sources: list[str]) -> str:
-    """The original's model name, from the sources' handles, made a valid bot name."""
-    import re
-
+    """The original's model name, from the sources' handles."""
     from tweetbots.card import model_name
     from tweetbots.sources import source_handles
 
-    handles = [handle for spec in sources for handle in source_handles(spec)]
-    return re.sub(r"[^a-z0-9_.-]+", "_", model_name(handles)).strip("_.-")[:96]
+    return model_name([handle for spec in sources for handle in source_handles(spec)])
 
 
 def _train_settings(**options):

@@ -113,13 +113,13 @@ def _crash_abandoned_runs(api_url: str) -> None:
             type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
         )
     )
+    message = "tweetbots serve stopped while this run was in flight: retry it"
     try:
         with get_client(sync_client=True) as client:
             for run in client.read_flow_runs(
                 flow_run_filter=unfinished,
                 work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[WORK_POOL])),
             ):
-                message = "tweetbots serve stopped while this run was in flight: retry it"
                 client.set_flow_run_state(run.id, Crashed(message=message), force=True)
                 log.info("marked flow run %s Crashed", run.name)
     except Exception as error:  # noqa: BLE001 - stopping must go on whatever the API says

@@ -63,8 +63,10 @@ def data_table(header: list[str], columns: list[dict]) -> str:
 
 
 def model_name(users: list[str]) -> str:
-    """The original's naming: handles lower-cased, sorted, joined with '-'."""
-    return "-".join(sorted(u.lower() for u in users))
+    """The original's naming: handles lower-cased, sorted, joined with '-'; whatever else
+    a handle holds (a Bluesky DID's `:`, say) becomes `_`, so it is a valid bot name."""
+    joined = "-".join(sorted(u.lower() for u in users))
+    return re.sub(r"[^a-z0-9_.-]+", "_", joined).strip("_.-")[:96]
 
 
 def display_name(card: CardData) -> str:
