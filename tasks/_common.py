@@ -21,17 +21,33 @@ _TRANSIENT_NAMES = {"TransportError", "TimeoutException", "ConnectionError", "Ti
 
 
 def retry_transient(_task, _task_run, state) -> bool:
-    """Retry network trouble (timeouts, refused connections, 429, 5xx); never bad input."""
+    """Retry network trouble (timeouts, refused connections, 429, 5xx); never bad input.
+
+    The causes count too (`raise ... from`): a one-line error we raise over an unreachable
+    Hub is worth a retry, the same error offline (no cause) or over a 404 is not.
+    """
     try:
         state.result()
-    except (ConnectionError, TimeoutError, httpx.TransportError):
-        return True
     except Exception as error:  # noqa: BLE001 - classified below
-        if _TRANSIENT_NAMES & {cls.__name__ for cls in type(error).__mro__}:
-            return True
-        status = getattr(getattr(error, "response", None), "status_code", None)
-        return status == 429 or (status is not None and status >= 500)
+        return any(_is_transient(e) for e in _cause_chain(error))
     return False
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, (ConnectionError, TimeoutError, httpx.TransportError)):
+        return True
+    if _TRANSIENT_NAMES & {cls.__name__ for cls in type(error).__mro__}:
+        return True
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return status == 429 or (status is not None and status >= 500)
+
+
+def _cause_chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__
 
 
 def show_on_run_page(render: Callable[[StageOutput], None]):

@@ -3,7 +3,7 @@ from pathlib import Path
 from prefect import task
 
 from tasks._caching import stage_cache
-from tasks._common import record_lineage
+from tasks._common import record_lineage, retry_transient
 from tweetbots import pipeline
 from tweetbots.basemodel import BaseModelError
 from tweetbots.store import StageOutput
@@ -23,6 +23,7 @@ def _base_dir_if_resolvable(spec: str, clean_output: StageOutput, bot: str) -> P
     cache_policy=stage_cache(_base_dir_if_resolvable),
     retries=2,
     retry_delay_seconds=10,
+    retry_condition_fn=retry_transient,  # the Hub flaking, not a misspelt id or offline
 )
 def prepare_base_model(spec: str, clean_output: StageOutput, bot: str) -> StageOutput:
     """Resolve the base model: build `tiny`, or find a local dir or a Hub snapshot."""

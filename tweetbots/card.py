@@ -31,6 +31,7 @@ class CardUser(BaseModel):
     user: str
     display_name: str
     avatar_url: str | None = None
+    profile_url: str | None = None
     downloaded: int
     retweets: int
     short: int
@@ -209,12 +210,22 @@ def _training_data(card: CardData) -> str:
         "every step of the pipeline."
     )
     return (
-        "## Training data\n\n"
-        f"The model was trained on posts from {_markdown(display_name(card))}.\n\n"
+        f"## Training data\n\nThe model was trained on {_whose_posts(card)}.\n\n"
         + table
         + "\n\n"
         + explore
     )
+
+
+def _whose_posts(card: CardData) -> str:
+    """The seeds' wording: "[@handle's tweets](profile)" for one user, "tweets from NAMES"
+    for a cyborg; posts, as they may come from anywhere."""
+    if len(card.users) > 1:
+        return f"posts from {_markdown(display_name(card))}"
+    user = card.users[0]
+    posts = f"@{_markdown(user.user)}'s posts"
+    url = _safe_url(user.profile_url)
+    return f"[{posts}]({url})" if url else posts
 
 
 def _training_procedure(card: CardData) -> str:
@@ -227,10 +238,16 @@ def _training_procedure(card: CardData) -> str:
         else "Hyperparameters and metrics are recorded in the W&B training run for full "
         "transparency and reproducibility."
     )
+    final_model = (
+        f"[the final model]({card.wandb_train_url}/artifacts)"
+        if card.wandb_train_url
+        else "the final model"
+    )
     return (
         "## Training procedure\n\n"
         f"The model is based on a pre-trained GPT-2 model ({base_link}) which is fine-tuned on "
         f"@{_markdown(card.model_id.split('/')[-1])}'s posts.\n\n{run}\n\n"
+        f"At the end of training, {final_model} is logged and versioned.\n\n"
         f"Validation perplexity: **{card.perplexity:.2f}** (base model: "
         f"{card.base_perplexity:.2f}), on held-out posts."
     )
@@ -274,13 +291,18 @@ def _is_hub_id(name: str) -> bool:
     )
 
 
-def _css_url(url: str | None) -> str:
-    """An avatar URL that stays inside `style="...url('...')"`: http(s) only, and every
-    quote, parenthesis, backslash or space percent-encoded (the HTML parser would decode
-    an entity back into a quote before CSS reads it)."""
+def _safe_url(url: str | None) -> str:
+    """http(s) only, with every quote, parenthesis, angle bracket, backslash or space
+    percent-encoded: it cannot end a Markdown link's destination or a CSS `url('...')`."""
     if not url or not re.match(r"^https?://", url, re.IGNORECASE):
         return ""
-    return html.escape(quote(url, safe=":/?#[]@!$&*+,;=%~._-"), quote=True)
+    return quote(url, safe=":/?#[]@!$&*+,;=%~._-")
+
+
+def _css_url(url: str | None) -> str:
+    """An avatar URL that stays inside `style="...url('...')"` (HTML-escaped as well: the
+    HTML parser would decode an entity back into a quote before CSS reads it)."""
+    return html.escape(_safe_url(url), quote=True)
 
 
 def _inline(text: str) -> str:

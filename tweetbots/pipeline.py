@@ -478,6 +478,7 @@ def _card_data(
             user=user,
             display_name=profiles.get(user, {}).get("display_name", user),
             avatar_url=profiles.get(user, {}).get("avatar_url"),
+            profile_url=profiles.get(user, {}).get("profile_url"),
             **stats,
         )
         for user, stats in clean_output.summary["stats"].items()

@@ -48,6 +48,20 @@ def test_bad_input_is_not_retried(error):
     assert not retry_transient(None, None, _failed(error))
 
 
+def test_our_one_line_error_over_network_trouble_is_retried():
+    from tweetbots.basemodel import BaseModelError
+
+    def raised(cause: Exception | None) -> BaseModelError:
+        try:
+            raise BaseModelError("base model 'gpt2' is not in the cache") from cause
+        except BaseModelError as error:
+            return error
+
+    assert retry_transient(None, None, _failed(raised(httpx.ConnectError("refused"))))
+    assert not retry_transient(None, None, _failed(raised(None)))  # offline: final
+    assert not retry_transient(None, None, _failed(raised(_HttpError(404))))
+
+
 def test_huggingface_hub_transport_errors_are_retried():
     from huggingface_hub.utils import get_session
 
@@ -171,18 +185,66 @@ def test_a_hub_read_timeout_is_retried(monkeypatch):
     assert retry_transient(None, None, _failed(error.value))
 
 
-def _publishable_stages(root):
-    """Stage outputs a publish needs, as real directories, without training anything."""
+def _stage(root, name: str, folder: str, **summary):
+    """A finished stage output as a real directory, without running the stage."""
     from tweetbots.store import StageOutput, building, write_manifest
 
-    def stage(name: str, folder: str, **summary) -> StageOutput:
-        path = root / folder / "bot" / "fp"
-        with building(path) as tmp:
-            write_manifest(tmp, stage=name, bot="bot", fingerprint="fp", summary=summary)
-        return StageOutput(stage=name, bot="bot", path=path, fingerprint="fp", summary=summary)
+    path = root / folder / "bot" / "fp"
+    with building(path) as tmp:
+        write_manifest(tmp, stage=name, bot="bot", fingerprint="fp", summary=summary)
+    return StageOutput(stage=name, bot="bot", path=path, fingerprint="fp", summary=summary)
 
-    model = stage("fine-tune", "models")
-    report = stage("evaluate", "eval", perplexity=20.0, base_perplexity=90.0)
-    clean = stage("clean", "clean", profiles=[], stats={})
-    base = stage("base", "base", model="tiny", model_dir="x")
+
+def _publishable_stages(root):
+    """Stage outputs a publish needs, without training anything."""
+    model = _stage(root, "fine-tune", "models")
+    report = _stage(root, "evaluate", "eval", perplexity=20.0, base_perplexity=90.0)
+    clean = _stage(root, "clean", "clean", profiles=[], stats={})
+    base = _stage(root, "base", "base", model="tiny", model_dir="x")
     return model, report, clean, base
+
+
+def _attempts(task_run_id, timeout: float = 30) -> int:
+    """How many times Prefect ran the task (its retries included), as the server has it."""
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_task_run(task_run_id)
+            if (run.state and run.state.is_final()) or time.monotonic() > deadline:
+                return run.run_count
+            time.sleep(0.25)
+
+
+def test_base_model_bad_input_fails_at_once_and_an_unreachable_hub_is_retried(
+    prefect_server, data_root, tmp_path, monkeypatch
+):
+    from huggingface_hub import constants
+    from prefect import flow
+
+    from tasks.base import prepare_base_model
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # refused at once
+    clean = _stage(data_root, "clean", "clean", profiles=[], stats={})
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+
+    @flow
+    def base_only(spec: str):
+        task = prepare_base_model.with_options(retry_delay_seconds=0)
+        state = task(spec, clean, "bot", return_state=True)
+        return state.state_details.task_run_id, str(state.result(raise_on_failure=False))
+
+    attempts = {}
+    for spec in (str(not_a_model), "openai-community/gpt2"):
+        task_run_id, error = base_only(spec)
+        assert error.startswith("base model ") and "\n" not in error, error
+        attempts[spec] = _attempts(task_run_id)
+    # A directory without config.json: bad input, no retry. The Hub refusing: 1 + 2 retries.
+    assert attempts == {str(not_a_model): 1, "openai-community/gpt2": 3}

@@ -111,11 +111,17 @@ def _front_matter(card_text: str) -> dict:
     return yaml.safe_load(match.group(1))
 
 
-def _user(display_name: str, avatar_url: str | None = None, user: str = "eve") -> CardUser:
+def _user(
+    display_name: str,
+    avatar_url: str | None = None,
+    user: str = "eve",
+    profile_url: str | None = None,
+) -> CardUser:
     return CardUser(
         user=user,
         display_name=display_name,
         avatar_url=avatar_url,
+        profile_url=profile_url,
         downloaded=10,
         retweets=1,
         short=2,
@@ -217,3 +223,51 @@ def test_avatar_urls_stay_inside_their_css_url():
     assert len(urls) == 2, text
     assert urls[0].startswith("https://e.org/a.png") and not set("'\"() ") & set(urls[0])
     assert urls[1] == ""  # not an http(s) URL: no image
+
+
+# The seeds' sentences, with "tweets" or "posts" and any handle or URL.
+_TRAINED_ON_ONE_USER = re.compile(
+    r"^The model was trained on \[@[^\]]+'s (tweets|posts)\]\(https://[^)\s]+\)\.$", re.M
+)
+_FINAL_MODEL = re.compile(
+    r"^At the end of training, \[the final model\]\(https://[^)\s]+/artifacts\) is logged "
+    r"and versioned\.$",
+    re.M,
+)
+
+
+def test_one_users_data_sentence_links_their_profile_like_the_seeds():
+    seed = (SEEDS / "seed_single_card.md").read_text(encoding="utf-8")
+    profile = "https://example.social/@ada"
+    text = _render(_user("Ada", user="ada@example.social", profile_url=profile))
+    assert _TRAINED_ON_ONE_USER.search(seed) and _TRAINED_ON_ONE_USER.search(text)
+    assert f"[@ada\\@example.social's posts]({profile})." in text
+
+
+def test_a_profile_url_cannot_break_out_of_its_link():
+    text = _render(_user("Eve", profile_url="https://e.org/x) [click](https://evil.example"))
+    (link,) = re.findall(r"trained on \[[^\]]*\]\(([^)]*)\)\.", text)
+    assert link.startswith("https://e.org/x") and not set("() <>") & set(link)
+    for unlinkable in ("javascript:alert(1)", None):
+        text = _render(_user("Eve", profile_url=unlinkable))
+        assert "The model was trained on @eve's posts.\n" in text
+
+
+def test_the_final_model_sentence_links_the_training_runs_artifacts():
+    seed = (SEEDS / "seed_single_card.md").read_text(encoding="utf-8")
+    run = "https://wandb.ai/me/tweetbots/runs/abc123"
+    text = render_card(
+        CardData(
+            model_id="me/bot",
+            users=[_user("Eve")],
+            base_model="gpt2",
+            perplexity=12.5,
+            base_perplexity=80.0,
+            wandb_train_url=run,
+        )
+    )
+    assert _FINAL_MODEL.search(seed) and _FINAL_MODEL.search(text)
+    assert f"[the final model]({run}/artifacts)" in text
+    assert "At the end of training, the final model is logged and versioned." in _render(
+        _user("Eve")
+    )

@@ -50,6 +50,7 @@ class Profile(BaseModel):
     user: str
     display_name: str
     avatar_url: str | None = None
+    profile_url: str | None = None  # the public page the card links, where there is one
 
 
 class SourceBatch(NamedTuple):

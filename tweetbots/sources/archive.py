@@ -187,6 +187,7 @@ def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
         user=user,
         display_name=text_field(account.get("accountDisplayName")) or user,
         avatar_url=text_field(profiles[0].get("avatarMediaUrl")) if profiles else None,
+        profile_url=f"https://x.com/{user}",
     )
 
 

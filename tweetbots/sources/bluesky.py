@@ -93,6 +93,7 @@ def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
                 user=user,
                 display_name=text_field(profile.get("displayName")) or user,
                 avatar_url=text_field(profile.get("avatar")),
+                profile_url=f"https://bsky.app/profile/{user}",
             )
         ],
     )

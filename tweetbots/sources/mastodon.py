@@ -68,6 +68,7 @@ def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
         user=user,
         display_name=text_field(account.get("display_name")) or username,
         avatar_url=text_field(account.get("avatar")),
+        profile_url=text_field(account.get("url")),
     )
     return SourceBatch(posts, [profile])
 

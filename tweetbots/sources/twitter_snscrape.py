@@ -82,4 +82,5 @@ def _profile(tweets: list[Any], user: str) -> Profile:
         user=user,
         display_name=getattr(author, "displayname", None) or user,
         avatar_url=getattr(author, "profileImageUrl", None),
+        profile_url=f"https://x.com/{user}",
     )

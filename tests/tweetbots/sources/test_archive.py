@@ -100,6 +100,7 @@ def test_reads_posts_flags_and_profile_from_a_zip(tmp_path):
         "Ada ✨ Lovelace",
         "https://example.org/ada.png",
     )
+    assert profile.profile_url == "https://x.com/ada_posts"
 
 
 @pytest.mark.parametrize("form", ["extracted folder", "data folder", "bare tweets.js"])

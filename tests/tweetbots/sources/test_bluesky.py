@@ -42,6 +42,7 @@ def test_profile_by_did_or_handle(bluesky):
         assert batch.profiles[0].user == HANDLE and batch.posts["user"].tolist() == [HANDLE]
         assert batch.profiles[0].display_name == "Alice A."
         assert batch.profiles[0].avatar_url == profile["avatar"]
+        assert batch.profiles[0].profile_url == f"https://bsky.app/profile/{HANDLE}"
 
 
 def test_unverified_handle_falls_back_to_the_did(bluesky):

@@ -41,6 +41,7 @@ def test_profile_and_user_agent(mastodon, server):
     (profile,) = batch.profiles
     assert profile.user == f"ada_l@{HOST}" and profile.platform == "mastodon"
     assert profile.display_name == "Ada Lovelace" and profile.avatar_url == account["avatar"]
+    assert profile.profile_url == f"https://{HOST}/@Ada_L"  # the account's own `url`
     assert batch.posts["user"].tolist() == [f"ada_l@{HOST}"]
     assert all(r.headers["User-Agent"] == f"tweetbots/{__version__}" for r in server.requests)
 
