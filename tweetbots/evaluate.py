@@ -89,10 +89,17 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
     return samples
 
 
+# C0 and C1 control characters become spaces: a sampled ESC or CSI would otherwise drive
+# the terminal that `tweetbots generate` prints to, and means nothing in a card.
+_CONTROLS_TO_SPACE = {c: " " for c in [*range(0x20), *range(0x7F, 0xA0)] if c != 0x0A}
+
+
 def sample_text(decoded: str) -> str:
-    """A decoded sample as shown: its first line, without the U+FFFD left at the end when
-    max_length cut a multi-byte character (one inside the text is the model's own)."""
-    return decoded.split("\n")[0].strip().rstrip("\ufffd").rstrip()
+    """A decoded sample as shown: its first line, control characters as spaces, without
+    the U+FFFD left at the end when max_length cut a multi-byte character (one inside the
+    text is the model's own)."""
+    line = decoded.split("\n")[0].translate(_CONTROLS_TO_SPACE)
+    return line.strip().rstrip("\ufffd").rstrip()
 
 
 def memorisation_rate(samples: list[Sample], training_texts: list[str], n_words: int) -> float:

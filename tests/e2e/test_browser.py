@@ -64,8 +64,15 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
         page.get_by_role("link", name="train-bot", exact=True).first.click()
         page.get_by_role("button", name="Run", exact=True).click()
         page.get_by_text("Custom run", exact=True).click()  # the BotSpec parameter form
+        # Submit renders before the form has loaded the deployment's parameters; submitted
+        # then (a loaded box is slow enough), the schema refuses it and no run is created.
+        page.wait_for_function(
+            "[...document.querySelectorAll('textarea')].some(t => t.value === 'maya_bakes')",
+            timeout=60_000,
+        )
         api_url = f"http://127.0.0.1:{port}/api"
         page.get_by_role("button", name="Submit").click()
+        page.get_by_text("scheduled to start now").first.wait_for(timeout=60_000)
         # The toast's "View run" button slides and re-renders; its target is the run the
         # deployment just got, which the API names.
         flow_run_id = _new_flow_run(api_url)

@@ -111,6 +111,13 @@ def test_a_multi_byte_character_cut_at_max_length_leaves_no_replacement_characte
     assert sample_text("a \ufffd b \ufffd\ufffd\nnext line") == "a \ufffd b"  # only trailing
 
 
+def test_a_sample_cannot_drive_the_terminal_it_is_printed_to():
+    sampled = "\x1b]0;owned\x07red \x1b[31mtext\x9b2J\tend\r\nnext line"
+    shown = sample_text(sampled)
+    assert shown == "]0;owned red  [31mtext 2J end"
+    assert all(ch.isprintable() for ch in shown)
+
+
 def test_evaluate_stage_writes_the_report_and_a_picture(tiny, trained, data_root, tmp_path):
     from PIL import Image
 
