@@ -91,7 +91,7 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
 
 # C0 and C1 control characters become spaces: a sampled ESC or CSI would otherwise drive
 # the terminal that `tweetbots generate` prints to, and means nothing in a card.
-_CONTROLS_TO_SPACE = {c: " " for c in [*range(0x20), *range(0x7F, 0xA0)] if c != 0x0A}
+_CONTROLS_TO_SPACE = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], " ")
 
 
 def sample_text(decoded: str) -> str:
