@@ -38,8 +38,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 def demo() -> None:
     """Run the whole DAG offline on the bundled sample with a tiny local base model."""
     root = configure_local_environment(offline_wandb=True)
-    from tweetbots.config import BotSpec, TrainSettings
-    from tweetbots.sample import write_sample_archives
+    from tweetbots.config import BotSpec
+    from tweetbots.demo_data import write_sample_archives
+    from tweetbots.stages.fine_tune import TrainSettings
 
     sources = [f"archive:{a}" for a in write_sample_archives(root / "sample")]
     # Batch 8, not the original's 1: the tiny model is about speed on a CPU, not fidelity.
@@ -80,7 +81,8 @@ def train_command(
 ) -> None:
     """Train one bot from its sources and publish it."""
     configure_local_environment()
-    from tweetbots.config import BotSpec, PublishSettings
+    from tweetbots.config import BotSpec
+    from tweetbots.stages.publish import PublishSettings
 
     train = _train_settings(
         epochs=epochs,
@@ -114,7 +116,7 @@ def _train_settings(**options):
     """TrainSettings from the given options; a bad value is one line naming its option."""
     from pydantic import ValidationError
 
-    from tweetbots.config import TrainSettings
+    from tweetbots.stages.fine_tune import TrainSettings
 
     try:
         return TrainSettings(**{k: v for k, v in options.items() if v is not None})
@@ -151,8 +153,8 @@ def generate(
     n: Annotated[int, typer.Option("-n", min=1, max=50)] = 5,
 ) -> None:
     """Sample from a trained bot with the original's settings."""
-    from tweetbots.config import EvalSettings
     from tweetbots.evaluate import sample_predictions
+    from tweetbots.stages.evaluate import EvalSettings
 
     for sample in sample_predictions(
         model_dir, EvalSettings(prompts=[prompt], samples_per_prompt=n)
@@ -247,7 +249,7 @@ def _wandb_key() -> str | None:
 
     if os.environ.get("WANDB_API_KEY") or not os.environ.get("PREFECT_API_URL"):
         return os.environ.get("WANDB_API_KEY")
-    from tasks._common import secret
+    from tasks.runtime import secret
 
     return secret("wandb-api-key", "WANDB_API_KEY")
 
@@ -337,7 +339,7 @@ def _print_result(published) -> None:
     typer.echo(f"card:        {summary['card']}")
     typer.echo(f"model:       {summary['model_dir']}")
     typer.echo(f"predictions: {summary['predictions']}")
-    typer.echo(f"published:   {summary['url'] or 'no: the published model is at least as good'}")
+    typer.echo(f"published:   {summary['url'] or 'no: ' + summary['reason']}")
     typer.echo(f"perplexity:  {report['perplexity']:.2f} (base {report['base_perplexity']:.2f})")
     typer.echo("samples:")
     for sample in report["samples"][:5]:

@@ -54,8 +54,8 @@ def prepare(api_url: str, root: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from tasks._common import ensure_fine_tune_limit
-    from tweetbots.sample import write_sample_archives
+    from tasks.runtime import ensure_fine_tune_limit
+    from tweetbots.demo_data import write_sample_archives
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"), overwrite=True)

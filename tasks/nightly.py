@@ -6,7 +6,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_UI_URL
 
-from tasks._common import artifact_key
+from tasks.runtime import artifact_key
 from tweetbots.config import BotSpec
 
 TRAIN_BOT_DEPLOYMENT = "train-bot/train-bot"

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The fake Mastodon and Bluesky servers: used by the sources' tests and the CLI's.
-pytest_plugins = ["network_fixtures"]
+# The fake Mastodon and Bluesky servers (the sources' tests and the CLI's), the fake Hub.
+pytest_plugins = ["network_fixtures", "fakes.hub"]
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 
@@ -115,7 +115,7 @@ def umask_027():
 @pytest.fixture(scope="session")
 def sample_archives() -> list[Path]:
     """The demo's three synthetic X archives, written once per session."""
-    from tweetbots.sample import write_sample_archives
+    from tweetbots.demo_data import write_sample_archives
 
     return write_sample_archives(_SESSION_DIR / "sample")
 

@@ -8,14 +8,18 @@
 - distinct-2: unique word bigrams over all bigrams (a bot that repeats itself scores low).
 """
 
+from __future__ import annotations
+
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
-from tweetbots.config import EvalSettings
+if TYPE_CHECKING:
+    from tweetbots.stages.evaluate import EvalSettings
 
 log = logging.getLogger(__name__)
 

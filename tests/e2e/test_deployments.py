@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fakes.prefect_states import STAGES, stage_states
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.deployments import run_deployment
-from prefect_states import STAGES, stage_states
 
 from flows import stack
 

@@ -85,7 +85,7 @@ def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "hub" / "baker" / "README.md").is_file()
-    model_manifest = next((data_root / "models" / "baker").glob("*/manifest.json"))
+    model_manifest = next((data_root / "fine-tune" / "baker").glob("*/manifest.json"))
     summary = json.loads(model_manifest.read_text())["summary"]
     settings = summary["settings"]
     assert (settings["batch_size"], settings["grad_accum"], settings["compile"]) == (4, 2, False)
@@ -145,11 +145,11 @@ def test_a_newer_cached_revision_of_a_hub_model_is_a_new_base(data_root, gpt2_in
 
     from huggingface_hub.constants import HF_HUB_CACHE
 
-    from tweetbots import pipeline
+    from tweetbots.stages import base_model
     from tweetbots.store import StageOutput
 
     clean = StageOutput(stage="clean", bot="baker", path=data_root, fingerprint="0" * 16)
-    first = pipeline.run_base("gpt2", clean, "baker")
+    first = base_model.run("gpt2", clean)
     assert first.summary["revision"] == gpt2_in_hf_cache
     assert Path(first.summary["model_dir"]).name == gpt2_in_hf_cache
 
@@ -158,8 +158,8 @@ def test_a_newer_cached_revision_of_a_hub_model_is_a_new_base(data_root, gpt2_in
     shutil.copytree(repo / "snapshots" / gpt2_in_hf_cache, repo / "snapshots" / newer)
     (repo / "refs" / "main").write_text(newer)
     try:
-        key = pipeline.base_dir("gpt2", clean, "baker")
-        second = pipeline.run_base("gpt2", clean, "baker")
+        key = base_model.output_key("gpt2", clean).path
+        second = base_model.run("gpt2", clean)
     finally:  # the session's other tests use the first revision
         (repo / "refs" / "main").write_text(gpt2_in_hf_cache)
     assert key != first.path and second.path == key
@@ -192,7 +192,7 @@ def test_train_with_gpt2_from_the_hf_cache_offline(
         ],
     )
     assert result.exit_code == 0, result.output
-    base_manifest = next((data_root / "base" / "baker").glob("*/manifest.json"))
+    base_manifest = next((data_root / "base-model" / "baker").glob("*/manifest.json"))
     assert json.loads(base_manifest.read_text())["summary"]["revision"] == gpt2_in_hf_cache
     card = (tmp_path / "hub" / "baker" / "README.md").read_text()
     assert "base_model: gpt2" in card

@@ -106,7 +106,7 @@ def test_stats_bad_source_is_one_line_exit_2(tmp_path, case):
         (["a/b"], ["bot name 'a/b' is invalid"]),
         (["has space"], ["'has space'", "a-z 0-9"]),
         (["x" * 200], ["1-96"]),
-        (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://DIR or hf://"]),
+        (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://... or hf://..."]),
         (["ok", "--target", "hf://only-one-part"], ["hf://namespace/name"]),
     ],
 )

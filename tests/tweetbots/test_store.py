@@ -1,6 +1,6 @@
 import pytest
 
-from tweetbots.store import building, fingerprint, is_complete, stage_dir, write_manifest
+from tweetbots.store import OutputKey, building, fingerprint, is_complete, write_manifest
 
 
 def test_fingerprint_is_stable_and_order_sensitive():
@@ -8,11 +8,12 @@ def test_fingerprint_is_stable_and_order_sensitive():
     assert fingerprint("a", "b") != fingerprint("b", "a")
 
 
-def test_stage_dir_depends_on_every_input(data_root):
-    first = stage_dir("clean", "bot", "fp1")
-    assert first.parent == data_root / "clean" / "bot"
-    assert stage_dir("clean", "bot", "fp2") != first
-    assert stage_dir("clean", "other", "fp1").name == first.name  # content, not the name
+def test_an_output_is_named_by_everything_in_its_key(data_root):
+    key = OutputKey(stage="clean", bot="bot", code="c1", inputs={"scrape": "fp1"})
+    assert key.path.parent == data_root / "clean" / "bot"
+    for change in ({"code": "c2"}, {"inputs": {"scrape": "fp2"}}, {"settings": {"x": 1}}):
+        assert key.model_copy(update=change).path != key.path, change
+    assert key.model_copy(update={"bot": "other"}).path.name == key.path.name  # not the name
 
 
 def test_building_renames_only_on_success(data_root):

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from tweetbots.basemodel import build_tiny_model
-from tweetbots.config import TrainSettings
+from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.train import CHECKPOINT, fine_tune
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ SETTINGS = {"epochs": 20, "batch_size": 2, "checkpoint_every": 5}
 TRAIN_SCRIPT = """
 import sys, numpy as np
 from pathlib import Path
-from tweetbots.config import TrainSettings
+from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.train import fine_tune
 base, blocks, out, ckpt = map(Path, sys.argv[1:5])
 fine_tune(base, np.load(blocks), TrainSettings(**{settings}), 3e-3, out, ckpt)
