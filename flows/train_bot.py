@@ -16,9 +16,15 @@ from tweetbots.store import StageOutput
 
 
 @flow(name="train-bot", flow_run_name="train-{bot.name}")
-def train_bot(bot: BotSpec) -> StageOutput:
-    """Train, judge and publish one bot; every stage is cached by its inputs."""
-    scrapes = [scrape(spec, bot.name, fetch_new_posts(spec)) for spec in bot.sources]
+def train_bot(bot: BotSpec, source_states: dict[str, str] | None = None) -> StageOutput:
+    """Train, judge and publish one bot; every stage is cached by its inputs.
+
+    Args:
+        bot: The bot: its sources and each stage's settings.
+        source_states: What the nightly sensed of each source; leave it empty.
+    """
+    sensed = source_states or {}
+    scrapes = [scrape(s, bot.name, sensed.get(s) or fetch_new_posts(s)) for s in bot.sources]
     cleaned = clean(scrapes)
     base = base_model(bot.base_model, cleaned)
     tokens = tokenize(cleaned, base, bot.tokenize)

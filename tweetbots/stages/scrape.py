@@ -11,7 +11,7 @@ import logging
 
 from tweetbots import rawstore
 from tweetbots.code_version import code_version
-from tweetbots.sources import local_source_digest, read_source, store_identity
+from tweetbots.sources import is_local_source, local_source_digest, read_source, store_identity
 from tweetbots.store import (
     OutputKey,
     StageOutput,
@@ -78,6 +78,16 @@ def run(spec: str, bot: str, source_state: str) -> StageOutput:
         content_fingerprint=lambda summary: _parts_fingerprint(summary["users"]),
         is_usable=is_usable,
     )
+
+
+def projected_fingerprint(spec: str, source_state: str) -> str | None:
+    """What a scrape of `spec` would hold, without writing: the fingerprint of the stored
+    parts it would list. None when reading it would store new posts (then what it holds
+    is known only once it is written)."""
+    if not is_local_source(spec):
+        return source_state  # sensed: the fingerprint of the parts already stored
+    users = rawstore.stored_users(read_source(spec).posts, data_root())
+    return None if users is None else _parts_fingerprint(users)
 
 
 def _build(spec: str) -> dict:
