@@ -78,7 +78,7 @@ class BotSpec(_Settings):
     """One bot: where its posts come from and how to train, judge and publish it."""
 
     name: str
-    sources: list[str] = Field(min_length=1, max_length=3)
+    sources: list[str] = Field(min_length=1, max_length=10)  # the original allowed 3
     base_model: str = "gpt2"
     tokenize: TokenizeSettings = TokenizeSettings()
     train: TrainSettings = TrainSettings()

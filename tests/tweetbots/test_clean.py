@@ -319,6 +319,16 @@ def test_balance_brings_every_user_near_the_largest():
     assert list(dict.fromkeys(balanced["user"])) == ["big", "small", "mid"]
 
 
+def test_balance_of_a_ten_user_cyborg():
+    lengths = {f"user{i}": [20 + 7 * i] * (3 + 5 * i) for i in range(10)}
+    posts = _posts(lengths)
+    chars = _chars(balance_users(posts, seed=7))
+    target = max(sum(v) for v in lengths.values())
+    assert list(chars) == list(lengths)
+    for user, user_lengths in lengths.items():
+        assert target <= chars[user] < target + max(user_lengths)
+
+
 def test_balance_is_deterministic_and_seeded():
     posts = _posts({"a": [50] * 20, "b": [10, 20, 30, 40]})
     first, again = balance_users(posts, seed=3), balance_users(posts, seed=3)
