@@ -17,11 +17,11 @@ posts) is still read, but does not order against `newer_than` reliably.
 Mapping: `user` the handle in lower case (the DID if the handle does not verify); reposts
 are retweets with the reposted post's text, dated when reposted (`reason.indexedAt`);
 replies have `record.reply`; `url` is the post's page on bsky.app (for a repost, the
-original). Text is `record.text` with each link's address, shown shortened and without
-its scheme (`bsky.app/profile/…`), replaced by its full URL from the link facet, so
-cleaning's link rule removes it; links shown as words keep their words, as in
-`tweetbots.sources.mastodon`. The text is then encoded the way X archives deliver text
-(`&`, `<`, `>` as entities), as there too.
+original). Text is `record.text` with each link's display text (often its address cut
+short and without the scheme: `bsky.app/profile/…`) replaced by its full URL from the link
+facet, `https://` added where a client left the scheme out, so cleaning's link rule
+removes it; then encoded the way X archives deliver text (`&`, `<`, `>` as entities), as
+in `tweetbots.sources.mastodon`.
 """
 
 import html
@@ -42,7 +42,6 @@ from tweetbots.sources import (
     text_field,
 )
 from tweetbots.sources._http import base_url, client, polite_get
-from tweetbots.sources.mastodon import shows_its_address
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ BASE_URL_ENV = "TWEETBOTS_BLUESKY_BASE_URL"
 DEFAULT_BASE_URL = "https://public.api.bsky.app"
 REPOST = "app.bsky.feed.defs#reasonRepost"
 _LINK_FEATURE = "app.bsky.richtext.facet#link"
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+-]*:")  # no dot: `example.com:8080` has none
 # The AT Protocol's handle and DID syntax (atproto.com/specs/handle, /specs/did).
 _HANDLE = re.compile(
     r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -234,9 +233,10 @@ def tid_from_time(timestamp: str) -> str:
 
 
 def _expanded_text(record: dict[str, Any]) -> str:
-    """record.text with every link facet that shows its address replaced by its full URL.
+    """record.text with every link facet's display text replaced by its full URL.
 
-    A facet's URL without a scheme (some clients write `example.com/x`) is read as https.
+    A facet's URL without a scheme (some clients write `example.com/x`) is read as https,
+    so that the link rule removes it like any other link.
     """
     text = record.get("text")
     if not isinstance(text, str):
@@ -246,8 +246,7 @@ def _expanded_text(record: dict[str, Any]) -> str:
     spans = sorted(_link_spans(facets if isinstance(facets, list) else [], len(data)), reverse=True)
     for start, end, url in spans:
         full = url if _SCHEME.match(url) else f"https://{url}"
-        if shows_its_address(data[start:end].decode(errors="replace"), full):
-            data = data[:start] + full.encode() + data[end:]
+        data = data[:start] + full.encode() + data[end:]
     return data.decode(errors="replace")
 
 

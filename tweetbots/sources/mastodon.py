@@ -210,6 +210,8 @@ def html_to_text(content: str) -> str:
 _VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _HIDDEN_CLASS = "quote-inline"
 _SCHEME_AND_WWW = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
+# A host with a dot and a top-level domain of letters, then maybe a path: `example.com/x`.
+_WEB_ADDRESS = re.compile(r"^(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:[/?#:]\S*)?$", re.I)
 
 
 class _TextParser(HTMLParser):
@@ -254,7 +256,7 @@ class _TextParser(HTMLParser):
             self._hidden_at = None
         while self._links and self._links[-1][0] >= depth:
             _, href, start = self._links.pop()
-            if href and shows_its_address("".join(self.parts[start:]), href):
+            if href and _shows_an_address("".join(self.parts[start:]), href):
                 self.parts[start:] = [href]
 
     def handle_data(self, data: str) -> None:
@@ -262,11 +264,13 @@ class _TextParser(HTMLParser):
             self.parts.append(data)
 
 
-def shows_its_address(text: str, href: str) -> bool:
-    """Whether a link's text is its http(s) address, whole or cut short, with or without
-    the scheme: a link the cleaning's link rule should remove, once replaced by `href`.
-    Mentions and hashtags (`@bob` linking to a profile) and prose links are not."""
+def _shows_an_address(text: str, href: str) -> bool:
+    """Whether an http(s) link shows a web address (its own or another, whole or cut
+    short, with or without the scheme) rather than words: a link for the cleaning's link
+    rule to remove, once replaced by `href`. Mentions (`@bob`), hashtags and links on
+    words keep their text."""
     shown = text.strip().removesuffix("…").removesuffix("...")
-    if not shown or not re.match(r"^https?://", href) or any(c.isspace() for c in shown):
+    if not shown or not re.match(r"^https?://", href):
         return False
-    return _SCHEME_AND_WWW.sub("", href).lower().startswith(_SCHEME_AND_WWW.sub("", shown).lower())
+    own = _SCHEME_AND_WWW.sub("", href).lower().startswith(_SCHEME_AND_WWW.sub("", shown).lower())
+    return own or bool(_WEB_ADDRESS.match(shown))

@@ -190,6 +190,8 @@ def test_the_quote_post_fallback_is_dropped(content, text):
             '<p><a href="https://www.example.com/">example.com</a> ok</p>',
             "https://www.example.com/ ok",
         ),
+        # A bridged post's short link shows another address: it is a link all the same.
+        ('<p><a href="https://t.co/AbC">example.com/some/art…</a></p>', "https://t.co/AbC"),
         # Mentions, hashtags and prose links keep their text.
         (
             '<p><span class="h-card"><a href="https://e.w/@bob" class="u-url mention">@<span>'
