@@ -19,7 +19,8 @@ whitespace run becomes one space or nothing. Rows the byte rules cannot settle f
 patterns might take) go through `html.unescape` and `remove_links` in Python. Measured on
 the 2-core dev machine, the whole-buffer alternatives (Python `re`/`str.split` over joined
 text, pyarrow RE2 and split kernels) were each about as slow as the per-row loop they would
-replace; see `bench/clean.py` for this code against that loop.
+replace; this is about 19x faster than that loop written with the original's patterns
+(`bench/clean.py --posts 200000`, lightly loaded 2-core machine; 11.5x under a load of 7).
 """
 
 import html
