@@ -5,19 +5,22 @@ The rules (shared/reference/huggingtweets.md), applied per post in this order:
 1. HTML entities decoded, all of them, with `html.unescape` semantics (one pass:
    `&amp;lt;` becomes `&lt;`). The original decoded only `&amp;`, `&lt;`, `&gt;`; decoding
    the rest is a deliberate improvement and does not change the card's counts.
-2. Links removed (see `clean_texts` for the exact reading of the rule).
+2. Links removed exactly as the original removed them (`remove_links`).
 3. Whitespace collapsed: every run of whitespace (what `str.split()` splits on: spaces,
    newlines, tabs, the Unicode spaces) becomes one space; leading and trailing stripped.
 4. Posts with fewer than 3 counted words are "short" and dropped (`counted_words`).
 
 Speed. Rules 1-3 and the word count run on the Arrow UTF-8 buffer with numpy, in slices
 of rows on a thread per core (numpy releases the GIL): entities `&amp; &lt; &gt; &quot;
-&#39;` are decoded in place, link bytes are treated as whitespace, and each whitespace run
-becomes one space or nothing. Rows with any other `&` go through `html.unescape` and the
-per-row rules in Python. Measured on the 2-core dev machine, the whole-buffer alternatives
-(Python `re`/`str.split` over joined text, pyarrow RE2 and split kernels) were each about as
-slow as the per-row loop they would replace; this is 11-13x faster than that loop
-(`bench/clean.py`, quiet 2-core machine).
+&#39;` are decoded in place, a link's bytes become whitespace (or, for a link glued to the
+word before it and followed by one space, are deleted with that space), and each
+whitespace run becomes one space or nothing. Rows the byte rules cannot settle for certain
+(any other `&`; a link inside a link; a glued link whose space the original's later
+patterns might take) go through `html.unescape` and `remove_links` in Python. Measured on
+the 2-core dev machine, the whole-buffer alternatives (Python `re`/`str.split` over joined
+text, pyarrow RE2 and split kernels) were each about as slow as the per-row loop they would
+replace; this is about 19x faster than that loop written with the original's patterns
+(`bench/clean.py --posts 200000`, lightly loaded 2-core machine; 11.5x under a load of 7).
 """
 
 import html
@@ -45,10 +48,13 @@ WARN_CHARS = 40000
 # temporaries stay in cache and memory stays flat whatever the input size.
 _CHUNK_ROWS = 16_384
 
-_LINK = re.compile(r"https?:\S*")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-_SPACE, _AMPERSAND, _COLON, _AT, _HASH = (ord(c) for c in " &:@#")
+_SPACE, _NEWLINE, _AMPERSAND, _COLON, _AT, _HASH = (ord(c) for c in " \n&:@#")
+# Joining two words can spell a new link only across a word ending in a letter of `https`
+# and one starting with the rest of `http:`/`https:`.
+_LINK_TAIL_BYTES = np.frombuffer(b"htps", np.uint8)
+_LINK_HEAD_BYTES = np.frombuffer(b"tps:", np.uint8)
 # UTF-8 of the non-ASCII characters `str.isspace()` accepts (U+0085, U+00A0, U+1680,
 # U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), as big-endian integers.
 _TWO_BYTE_SPACES = np.array([0xC285, 0xC2A0])
@@ -82,39 +88,59 @@ class NotEnoughTextError(ValueError):
 def clean_texts(texts: pd.Series) -> pd.Series:
     """Rules 1-3 on every text; same index, Arrow-backed strings; a missing text is "".
 
-    Rule 2, precisely: a link is `http:` or `https:` (lower case, as in the original's
-    regex) plus every non-whitespace character after it, up to the next whitespace or the
-    end; it may start inside a word. The link is deleted; "together with one adjacent
-    space or newline" is then satisfied by rule 3, which collapses whatever whitespace
-    surrounded the link into one space (or none at the ends). A link glued to a word
-    loses just the link part, so it never joins the words on either side:
-
-        "see https://t.co/x here"  -> "see here"
-        "https://t.co/x\\nhi there" -> "hi there"
-        "a http://x https://y b"   -> "a b"
-        "(https://x.y) and"        -> "( and"      (the `)` is part of the link)
-        "foohttp:bar baz"          -> "foo baz"    (`http:` needs no slashes)
-        "a http: b"                -> "a b"        (nothing after `http:` is still a link)
-        "HTTPS://X.Y yes"          -> unchanged    (upper case is not a link, not counted)
-
-    The original's regexes could instead glue `(https://x.y) and` into `(and`; the rule
-    as written (and this code) keeps the words apart. Lone surrogates, possible only in
-    object-dtype input, become U+FFFD: the result is UTF-8.
+    Lone surrogates, possible only in object-dtype input, become U+FFFD: the result is
+    UTF-8. For what rule 2 does to each kind of link, see `remove_links`.
     """
     return _to_series(_map_chunks(_clean_chunk, _to_arrow(texts)), texts)
 
 
+# The original's link patterns in its order: for `http:`, then for `https:`, the link with
+# the space before it, with the space after it, after a newline with the space after it,
+# after a newline, alone; each applied to the whole text. `\S` is Unicode-aware, as there.
+_ORIGINAL_LINK_PATTERNS = tuple(
+    re.compile(pattern.format(scheme))
+    for scheme in ("http:", "https:")
+    for pattern in (" {}\\S+", "{}\\S+ ", "\n{}\\S+ ", "\n{}\\S+", "{}\\S+")
+)
+
+
+def remove_links(text: str) -> str:
+    """Rule 2 exactly as the original applied it: its five patterns per scheme, in order.
+
+    A link is `http:` or `https:` (lower case) plus at least one non-whitespace character,
+    up to the next whitespace; it may start inside a word. What happens to the whitespace
+    around it follows from the order of the patterns. Once whitespace is collapsed:
+
+        "see https://t.co/x here"    -> "see here"
+        "https://t.co/x\\nhi there"  -> "hi there"
+        "a http://x https://y b"     -> "a b"
+        "see:https://x.y/z tiny rain" -> "see:tiny rain"  (glued: the space after goes too)
+        "(https://x.y) and more"     -> "(and more"
+        "foohttp:bar baz"            -> "foobaz"
+        "a http: b"                  -> "a http: b"       (nothing after `http:`: no link)
+        "HTTPS://X.Y yes"            -> unchanged         (upper case is not a link)
+
+    A link holding another one can take words with it, as it did in the original:
+    "https://a.org/?u=http://b.org more words" -> "https://a.org/?u=more words" after the
+    `http:` patterns, then "words".
+    """
+    for pattern in _ORIGINAL_LINK_PATTERNS:
+        text = pattern.sub("", text)
+    return text
+
+
 def _clean_chunk(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
-    """Rules 1-3 on the chunk's UTF-8 bytes; rare entities go through `_clean_one`."""
+    """Rules 1-3 on the chunk's UTF-8 bytes; rows they cannot settle go through `_clean_one`."""
     data, offsets = _utf8_view(chunk)
     entities, decoded, lengths, rare_rows = _common_entities(data, offsets)
     dropped = np.zeros(len(data), dtype=bool)
     for k in range(1, int(lengths.max(initial=1))):
         dropped[entities[lengths > k] + k] = True
-    # A link reaches the next whitespace, so deleting it and collapsing the whitespace
-    # around it is the same as treating its bytes as whitespace.
     blank = _whitespace_mask(data)
-    blank[_link_bytes(data, offsets, blank)] = True
+    as_blank, deleted, unsettled = _link_rule(data, offsets, blank)
+    blank[as_blank] = True
+    blank[deleted] = False  # a joining link's space: deleted, not a separator
+    dropped[deleted] = True
     kept_blanks = _separating_blanks(blank, offsets)
     keep = ~blank & ~dropped
     keep[kept_blanks] = True
@@ -123,17 +149,19 @@ def _clean_chunk(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
     text[entities] = decoded
     kept = np.flatnonzero(keep)  # then `take`: twice as fast as a boolean mask here
     cleaned = _from_utf8(text.take(kept), np.searchsorted(kept, offsets))
-    if not rare_rows.any():
+    by_python = rare_rows | unsettled
+    if not by_python.any():
         return cleaned
-    rare = [_clean_one(t) for t in chunk.take(np.flatnonzero(rare_rows)).to_pylist()]
-    return pc.replace_with_mask(cleaned, pa.array(rare_rows), pa.array(rare, pa.large_string()))
+    rows = chunk.take(np.flatnonzero(by_python)).to_pylist()
+    redone = pa.array([_clean_one(t) for t in rows], pa.large_string())
+    return pc.replace_with_mask(cleaned, pa.array(by_python), redone)
 
 
 def _clean_one(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     if "http" in text:
-        text = _LINK.sub("", text)
+        text = remove_links(text)
     return " ".join(text.split())
 
 
@@ -341,14 +369,54 @@ def _whitespace_mask(data: np.ndarray) -> np.ndarray:
     return blank
 
 
-def _link_bytes(data: np.ndarray, offsets: np.ndarray, blank: np.ndarray) -> np.ndarray:
-    """Byte positions of every link: `http:`/`https:` up to the next whitespace."""
-    starts = _link_starts(data, offsets)
-    ends = _next_blank(starts, offsets[_row_of(starts, offsets) + 1], blank)
-    # Links inside one run of non-blank bytes share its end; keep the first of each.
-    first = np.ones(len(ends), dtype=bool)
-    first[1:] = ends[1:] != ends[:-1]
-    starts, ends = starts[first], ends[first]
+def _link_rule(
+    data: np.ndarray, offsets: np.ndarray, blank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 2 on bytes: (positions that become whitespace, positions deleted, rows unsettled).
+
+    Why this equals the original's patterns: a link after whitespace (or at the row start)
+    loses at most the whitespace next to it, never the words on either side, so treating its
+    bytes as whitespace gives the same collapsed text. A link glued to the word before it
+    and followed by exactly one space loses that space (`LINK ` runs before the newline
+    patterns), joining the two words; followed by anything else, it is removed alone. Rows
+    where a later pattern could first take that space (the next word is itself a link
+    after a single space or newline), where joining could spell a new `http:`, or where a
+    word holds several `http:`/`https:` are left to `remove_links` (`_clean_one`).
+    """
+    starts, colons = _link_starts(data, offsets)
+    rows = _row_of(starts, offsets)
+    row_ends = offsets[rows + 1]
+    ends = _next_blank(colons, row_ends, blank)  # the end of the word holding the link
+    shared = np.zeros(len(ends), dtype=bool)
+    shared[1:] = ends[1:] == ends[:-1]
+    shared[:-1] |= shared[1:]
+    is_link = ends > colons + 1  # `\S+`: a character after the colon
+    initial = (starts == offsets[rows]) | blank[np.maximum(starts - 1, 0)]
+    glued = np.flatnonzero(is_link & ~initial)
+    after = ends[glued]  # whitespace (or the row end) right after each glued link
+    one_blank = (after + 1 < row_ends[glued]) & ~blank[np.minimum(after + 1, len(data) - 1)]
+    first = data[np.minimum(after, len(data) - 1)]
+    next_is_link = np.isin(after + 1, starts[is_link & initial])
+    respells = np.isin(data[starts[glued] - 1], _LINK_TAIL_BYTES) & np.isin(
+        data[np.minimum(after + 1, len(data) - 1)], _LINK_HEAD_BYTES
+    )
+    one_space, one_newline = one_blank & (first == _SPACE), one_blank & (first == _NEWLINE)
+    unsure = (one_space & (next_is_link | respells)) | (one_newline & next_is_link)
+    join = glued[one_space & ~unsure]
+    unsettled = _rows_from_positions(
+        np.concatenate([starts[shared], starts[glued[unsure]]]), offsets
+    )
+    as_blank = is_link.copy()
+    as_blank[join] = False
+    return (
+        _spans(starts[as_blank], ends[as_blank]),
+        _spans(starts[join], ends[join] + 1),
+        unsettled,
+    )
+
+
+def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Every position of the half-open ranges [start, end), which must not overlap."""
     widths = ends - starts
     run_offsets = np.repeat(starts - np.cumsum(widths) + widths, widths)
     return run_offsets + np.arange(int(widths.sum()))
@@ -361,18 +429,23 @@ def _next_blank(starts: np.ndarray, row_ends: np.ndarray, blank: np.ndarray) -> 
     return np.minimum(following, row_ends)
 
 
-def _link_starts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Sorted positions of the `h` of each `http:` or `https:` inside one row."""
+def _link_starts(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the `h` and of the `:` of each `http:` or `https:` inside one row,
+    sorted by position."""
     colons = np.flatnonzero(data == _COLON)
-    found = []
+    found, found_colons = [], []
     for prefix in (b"http", b"https"):
         starts = colons - len(prefix)
         match = starts >= 0
         for k, char in enumerate(prefix):
             match &= data[np.maximum(starts + k, 0)] == char
-        starts = starts[match]
-        found.append(starts[_row_of(starts, offsets) == _row_of(starts + len(prefix), offsets)])
-    return np.sort(np.concatenate(found))
+        starts, ends = starts[match], colons[match]
+        inside = _row_of(starts, offsets) == _row_of(ends, offsets)
+        found.append(starts[inside])
+        found_colons.append(ends[inside])
+    starts, colons = np.concatenate(found), np.concatenate(found_colons)
+    order = np.argsort(starts, kind="stable")
+    return starts[order], colons[order]
 
 
 def _separating_blanks(blank: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -26,9 +26,9 @@ class BotSpec(BaseModel):
         list[str],
         Field(
             min_length=1,
-            max_length=3,
-            description="one per user: archive:PATH, file:PATH, mastodon:@user@instance, "
-            "bluesky:HANDLE",
+            max_length=10,  # the original allowed 3; balanced the same way
+            description="one per user, up to 10 (a cyborg bot): archive:PATH, file:PATH, "
+            "mastodon:@user@instance, bluesky:HANDLE",
         ),
     ]
     base_model: Annotated[

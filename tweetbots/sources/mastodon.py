@@ -19,6 +19,11 @@ way X/Twitter archives deliver text (`&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`, s
 `tweetbots.sources.archive`). Cleaning decodes entities exactly once, so it gets back the
 author's exact words, even a literal "&amp;" they typed, which plain decoded text would
 lose. The content warning (`spoiler_text`) and media descriptions are not part of the text.
+Two things the author did not write are left out or made plain: the quote-post fallback
+(an element of class `quote-inline`, "RE: <link to the quoted post>", which Mastodon adds
+for older servers and its own clients hide) is dropped, and a link shown as its address
+without the scheme (`bsky.app/profile/…`, as bridged and some remote posts show links)
+becomes its `href`, so the cleaning's link rule removes it as it removes any link.
 """
 
 import html
@@ -201,21 +206,71 @@ def html_to_text(content: str) -> str:
     return "".join(parser.parts).strip()
 
 
+# Elements without an end tag: they never hold text, so they are not tracked as open.
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_HIDDEN_CLASS = "quote-inline"
+_SCHEME_AND_WWW = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
+# A host with a dot and a top-level domain of letters, then maybe a path: `example.com/x`.
+_WEB_ADDRESS = re.compile(r"^(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:[/?#:]\S*)?$", re.I)
+
+
 class _TextParser(HTMLParser):
-    """Collects text; <br> is a newline and a new paragraph starts after a blank line."""
+    """Collects text; <br> is a newline and a new paragraph starts after a blank line.
+
+    Elements of class `quote-inline` are skipped with all they hold; a link whose text is
+    (the start of) its own address is replaced by its `href`.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._open: list[str] = []  # open elements, innermost last
+        self._hidden_at: int | None = None  # depth of the open `quote-inline` element
+        # Open links: (depth, href, where their text starts in `parts`).
+        self._links: list[tuple[int, str | None, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
+        if self._hidden_at is None and _HIDDEN_CLASS in (dict(attrs).get("class") or "").split():
+            self._hidden_at = len(self._open)
+        if self._hidden_at is None:
+            if tag == "br":
+                self.parts.append("\n")
+            elif tag == "p" and self.parts:
+                self.parts.append("\n\n")
+            elif tag == "a":
+                self._links.append((len(self._open), dict(attrs).get("href"), len(self.parts)))
+        if tag not in _VOID_TAGS:
+            self._open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self._open:
+            return  # a stray end tag
+        depth = len(self._open) - 1 - self._open[::-1].index(tag)
+        del self._open[depth:]
+        if self._hidden_at is not None and depth <= self._hidden_at:
+            self._hidden_at = None
+        while self._links and self._links[-1][0] >= depth:
+            _, href, start = self._links.pop()
+            if href and _shows_an_address("".join(self.parts[start:]), href):
+                self.parts[start:] = [href]
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if self._hidden_at is None:
+            self.parts.append(data)
+
+
+def _shows_an_address(text: str, href: str) -> bool:
+    """Whether an http(s) link shows a web address (its own or another, whole or cut
+    short, with or without the scheme) rather than words: a link for the cleaning's link
+    rule to remove, once replaced by `href`. Mentions (`@bob`), hashtags and links on
+    words keep their text."""
+    shown = text.strip().removesuffix("…").removesuffix("...")
+    if not shown or not re.match(r"^https?://", href):
+        return False
+    own = _SCHEME_AND_WWW.sub("", href).lower().startswith(_SCHEME_AND_WWW.sub("", shown).lower())
+    return own or bool(_WEB_ADDRESS.match(shown))
