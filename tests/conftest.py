@@ -48,6 +48,10 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "HF_HOME": str(_SESSION_DIR / "hf"),
         "TOKENIZERS_PARALLELISM": "false",
+        # The fake Mastodon and Bluesky servers listen on 127.0.0.1: the network sources
+        # reach them through the opt-in a self-hosted server needs (tests of the refusal
+        # remove it).
+        "TWEETBOTS_ALLOWED_HOSTS": "127.0.0.1",
     }
 )
 os.environ.pop("WANDB_API_KEY", None)

@@ -4,6 +4,8 @@ HANDLE is a handle (`alice.bsky.social`, an optional leading @) or a DID (`did:p
 `app.bsky.actor.getProfile` gives the DID, handle, display name and avatar; then
 `app.bsky.feed.getAuthorFeed` (the DID as actor, 100 items a page: the maximum) is paged by
 `cursor`, newest first, up to `MAX_POSTS` items, posts and reposts alike, replies included.
+Paging is bounded (`tweetbots.sources._paging`): a cursor the AppView sends twice ends it
+with an error, as do too many pages or too long.
 
 Ids are record keys, which for posts are TIDs: 13 characters encoding the creation time in
 microseconds, so ids of one account sort by time as plain strings. A post's id is its
@@ -42,6 +44,7 @@ from tweetbots.sources import (
     text_field,
 )
 from tweetbots.sources._http import base_url, client, polite_get
+from tweetbots.sources._paging import Pages
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +157,7 @@ def _feed_rows(
     params: dict[str, Any] = {"actor": did, "limit": PAGE_SIZE}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
+    pages = Pages(label, "cursor")
     while len(rows) < MAX_POSTS:
         page = _xrpc(session, "app.bsky.feed.getAuthorFeed", params, label)
         feed = page.get("feed") or []
@@ -169,6 +173,7 @@ def _feed_rows(
         cursor = text_field(page.get("cursor"))
         if not feed or len(fresh) < len(items) or not cursor:
             break
+        pages.advance(cursor)
         params["cursor"] = cursor
     return rows[:MAX_POSTS]
 

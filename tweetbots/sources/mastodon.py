@@ -7,6 +7,8 @@ original's limit) or the end of the account's posts. For the nightly increment,
 `newer_than` (a status id already stored) is sent as `since_id`, so only newer posts come
 back; our own paging keeps it on every request because the `Link: rel="next"` URL
 Mastodon builds drops it. Ids are decimal strings: `(len, str)` orders them numerically.
+Paging is bounded (`tweetbots.sources._paging`): a `max_id` that is not older than the
+last one ends it with an error, as do too many pages or too long.
 
 Mapping to the raw schema: `id` the status id; `user` `user@instance` in lower case (the
 instance is part of the name: `ada@a.social` and `ada@b.social` are different people);
@@ -46,6 +48,7 @@ from tweetbots.sources import (
     text_field,
 )
 from tweetbots.sources._http import base_url, client, polite_get
+from tweetbots.sources._paging import Pages
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,7 @@ def _statuses(
     if newer_than:
         params["since_id"] = newer_than
     statuses: list[dict[str, Any]] = []
+    pages = Pages(label, "max_id", descending_by=_id_key)
     while len(statuses) < MAX_POSTS:
         response = polite_get(session, f"/api/v1/accounts/{account_id}/statuses", params, label)
         page = _json(response, label)
@@ -130,6 +134,7 @@ def _statuses(
         # A page with older posts than asked means the server ignored since_id: done.
         if not page or len(fresh) < len(page) or next_max_id is None:
             break
+        pages.advance(next_max_id)
         params["max_id"] = next_max_id
     return statuses[:MAX_POSTS]
 

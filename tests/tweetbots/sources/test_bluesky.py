@@ -224,7 +224,9 @@ def test_retries_a_503_then_succeeds(bluesky, server):
 
 def test_honours_ratelimit_reset_on_429(bluesky, server):
     bluesky.add_profile(HANDLE, DID, count=2)
-    reset = time.time() + 1  # Bluesky's RateLimit-Reset: epoch seconds
+    # Bluesky's RateLimit-Reset: epoch seconds, 1.5 s from now (a loaded machine may take
+    # a few tenths of a second to send the first request).
+    reset = time.time() + 1.5
     server.queue(
         PROFILE, Reply(429, {"error": "RateLimitExceeded"}, {"RateLimit-Reset": f"{reset:.3f}"})
     )
