@@ -34,6 +34,8 @@ CODE = (
     "tweetbots.sources.bluesky",
     "tweetbots.sources.twitter_snscrape",
     "tweetbots.sources._http",
+    "tweetbots.sources._hosts",
+    "tweetbots.sources._paging",
 )
 
 
