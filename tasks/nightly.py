@@ -5,44 +5,52 @@ posts and compares every stage's output key with what is built. A bot with nothi
 costs that check, never a flow run, a process or a GPU pod.
 """
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_UI_URL
 
-from tasks.runtime import NETWORK_RETRIES, artifact_key
+from tasks.runtime import artifact_key
 from tweetbots.config import BotSpec
 from tweetbots.plan import BotPlan, plan_bot
 
 TRAIN_BOT_DEPLOYMENT = "train-bot/train-bot"
 UP_TO_DATE = "Up to date"
+log = logging.getLogger(__name__)
 
 
 class NightlyFailure(RuntimeError):
     """Some bots' checks or runs failed; the others ran to the end regardless."""
 
 
-@task(
-    name="plan-bot",
-    task_run_name="plan-{bot.name}",
-    cache_policy=NO_CACHE,
-    timeout_seconds=30 * 60,  # a source's scrape bounds (tweetbots.sources) come first
-    **NETWORK_RETRIES,
-)
-def plan(bot: BotSpec) -> BotPlan:
-    """Sense the bot's sources and tell which of its stages would run, and why."""
-    return plan_bot(bot)
+@task(name="plan-bots", cache_policy=NO_CACHE, timeout_seconds=30 * 60, retries=0)
+def plan_bots(bots: list[BotSpec], concurrency: int) -> list[BotPlan | str]:
+    """Sense every bot (`concurrency` at a time): its plan, or why its check failed.
+
+    One task for all of them, not one each: a task run costs API round trips, and an
+    unchanged bot should cost only its check. Each source read retries its own network
+    trouble (tweetbots.sources); a check that still fails is its bot's failed row.
+    """
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(_plan_or_failure, bots))
+
+
+def _plan_or_failure(bot: BotSpec) -> BotPlan | str:
+    try:
+        return plan_bot(bot)
+    except Exception as error:  # noqa: BLE001 - one bot's failure is its row, not the night's
+        log.warning("the check of bot %s failed: %s", bot.name, error)
+        return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 # No retries: the child run retries its own stages, and a rerun of it reuses them.
 @task(name="run-bot", task_run_name="run-{bot.name}", cache_policy=NO_CACHE, retries=0)
-def run_bot(bot: BotSpec, plan: BotPlan | BaseException, deployment: str) -> dict[str, str]:
-    """The bot's row of the nightly: its failed check, up to date, or its train-bot run."""
-    if isinstance(plan, BaseException):
-        return {"bot": bot.name, "state": "Failed", "detail": _one_line(plan)}
-    if not plan.has_work:
-        return {"bot": bot.name, "state": UP_TO_DATE, "detail": _up_to_date(plan)}
+def run_bot(bot: BotSpec, plan: BotPlan, deployment: str) -> dict[str, str]:
+    """Run a bot with work as its own train-bot flow run, and wait for it."""
     child = run_deployment(
         deployment,
         # What was sensed: the run does not fetch the same posts again.
@@ -56,6 +64,13 @@ def run_bot(bot: BotSpec, plan: BotPlan | BaseException, deployment: str) -> dic
         "detail": "; ".join(plan.why),
         "flow_run_id": str(child.id),
     }
+
+
+def row_without_run(bot: BotSpec, plan: BotPlan | str) -> dict[str, str]:
+    """The row of a bot that gets no run: its check failed, or it is up to date."""
+    if isinstance(plan, str):
+        return {"bot": bot.name, "state": "Failed", "detail": f"check failed: {plan}"}
+    return {"bot": bot.name, "state": UP_TO_DATE, "detail": _up_to_date(plan)}
 
 
 @task(name="report-nightly", cache_policy=NO_CACHE, retries=0)
@@ -90,7 +105,3 @@ def _run_link(row: dict[str, str]) -> str:
     if not run_id:
         return ""
     return f"[{run_id}]({ui}/runs/flow-run/{run_id})" if ui else run_id
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())

@@ -18,7 +18,15 @@ from pydantic import BaseModel
 
 from tweetbots.config import BotSpec
 from tweetbots.stages import base_model, clean, evaluate, fine_tune, publish, scrape, tokenize
-from tweetbots.store import MANIFEST, OutputKey, StageOutput, data_root, is_complete, load_output
+from tweetbots.store import (
+    MANIFEST,
+    OutputKey,
+    StageOutput,
+    data_root,
+    is_complete,
+    last_key,
+    load_output,
+)
 
 
 class StagePlan(BaseModel):
@@ -110,10 +118,9 @@ def _projected(key: OutputKey) -> StageOutput | None:
 
 
 def _reasons(key: OutputKey) -> list[str]:
-    last = _latest(key.stage, key.bot, lambda m: "key" in m)
-    if last is None:
+    previous = last_key(key.stage, key.bot)
+    if previous is None:
         return ["never built for this bot"]
-    previous = OutputKey.model_validate(last["key"])
     if previous.fingerprint == key.fingerprint:
         return ["its output was deleted or is unreadable"]
     reasons = []

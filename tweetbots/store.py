@@ -36,6 +36,7 @@ from tweetbots import __version__
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+LAST_KEYS = "last-keys"  # <root>/last-keys/<bot>/<stage>.json: what `tweetbots plan` compares
 LOCKS = "locks"
 # A bot's name becomes a directory and a Hub repo name. BotSpec checks it before a run,
 # and every stage directory again: whoever calls, nothing is written outside the root.
@@ -362,7 +363,28 @@ def produce(
                     key=key.model_dump(mode="json"),
                     summary=summary,
                 )
+            _remember_last_key(key)
     return load_output(out)
+
+
+def last_key(stage: str, bot: str) -> OutputKey | None:
+    """The key of the last output built for `stage` of `bot`, even if it was deleted since."""
+    try:
+        return OutputKey.model_validate_json(_last_key_file(stage, bot).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember_last_key(key: OutputKey) -> None:
+    path = _last_key_file(key.stage, key.bot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(key.model_dump_json())
+    os.replace(tmp, path)
+
+
+def _last_key_file(stage: str, bot: str) -> Path:
+    return data_root() / LAST_KEYS / checked_bot(bot) / f"{stage}.json"
 
 
 def load_output(directory: Path) -> StageOutput:

@@ -18,3 +18,16 @@ def finished_output(stage: str, directory: Path, bot: str = "bot", **summary) ->
     return StageOutput(
         stage=stage, bot=bot, path=directory, fingerprint=directory.name, summary=summary
     )
+
+
+def build_bot(bot) -> StageOutput:
+    """Every stage of `bot`, in the order flows/train_bot.py runs them, without Prefect."""
+    from tweetbots.stages import base_model, clean, evaluate, fine_tune, publish, tokenize
+
+    scrapes = [scrape_source(spec, bot.name) for spec in bot.sources]
+    cleaned = clean.run(scrapes)
+    base = base_model.run(bot.base_model, cleaned)
+    tokens = tokenize.run(cleaned, base, bot.tokenize)
+    model = fine_tune.run(tokens, base, bot.train)
+    report = evaluate.run(model, base, tokens, cleaned, bot.evaluate)
+    return publish.run(model, report, cleaned, base, bot.publish)

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from tweetbots import clean, encode
+from tweetbots import encode
 from tweetbots.code_version import code_version
 from tweetbots.store import OutputKey, StageOutput, produce
 
 NAME = "tokenize"
-CODE = (__name__, "tweetbots.encode", "tweetbots.clean")  # clean: its balance_users
+CODE = (__name__, "tweetbots.encode")
 # Fewer held-out tokens than this measure nothing: perplexity would be noise or NaN.
 MIN_VALIDATION_TOKENS = 32
 
@@ -60,7 +60,7 @@ def _build(cleaned: StageOutput, base: StageOutput, settings: TokenizeSettings, 
     posts = pd.read_parquet(cleaned.path / "posts.parquet")
     val_mask = encode.is_validation(posts["id"], settings.val_fraction)
     splits = {
-        "train": clean.balance_users(posts[~val_mask], seed=settings.seed),
+        "train": encode.balance_users(posts[~val_mask], seed=settings.seed),
         "val": posts[val_mask],
     }
     dtype = encode.smallest_dtype(len(tokenizer))
