@@ -200,6 +200,61 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
         stack.stop_stack(started, api_url)
 
 
+@app.command("plan")
+def plan_command(
+    name: Annotated[
+        str | None, typer.Argument(help="bot name; alone: a bot of prefect.yaml's nightly")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="as for train")] = None,
+    base_model: Annotated[str, typer.Option(help="as for train")] = "gpt2",
+    target: Annotated[str | None, typer.Option(help="as for train")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the plan as JSON")] = False,
+) -> None:
+    """Which stages a run of the bot would execute now, and why; runs none of them.
+
+    Sensing is real: a network source's new posts are stored (the run will not fetch
+    them again).
+    """
+    configure_local_environment()
+    from tweetbots.plan import plan_bot
+
+    bot = _validated(lambda: _bot_to_plan(name, source, base_model, target))
+    plan = _validated(lambda: plan_bot(bot))
+    if as_json:
+        typer.echo(plan.model_dump_json(indent=2))
+        return
+    typer.echo(f"{plan.bot}: {'work to do' if plan.has_work else 'up to date'}")
+    for stage in plan.stages:
+        why = "; ".join(stage.reasons) if stage.runs else "up to date"
+        typer.echo(f"  {stage.stage:<11} {'runs' if stage.runs else '-':<5} {why}")
+    if plan.published_url:
+        typer.echo(f"published: {plan.published_url}")
+
+
+def _bot_to_plan(name, sources, base_model, target):
+    """The bot from the options, or (a name alone) the nightly's bot of that name."""
+    from tweetbots.config import BotSpec
+    from tweetbots.stages.publish import PublishSettings
+
+    if sources:
+        return BotSpec(
+            name=name or _name_from_handles(sources),
+            sources=sources,
+            base_model=base_model,
+            publish=PublishSettings(target=target),
+        )
+    from flows.stack import nightly_bots
+
+    listed = nightly_bots()
+    if name not in listed:
+        known = ", ".join(sorted(listed)) or "none"
+        raise ValueError(
+            f"no bot {name!r} in prefect.yaml's nightly (it lists: {known}): "
+            "pass its --source options, or add it there"
+        )
+    return BotSpec.model_validate(listed[name])
+
+
 lineage_app = typer.Typer(no_args_is_help=True, help="W&B lineage of the bots.")
 app.add_typer(lineage_app, name="lineage")
 
