@@ -8,7 +8,7 @@ The rules (shared/reference/huggingtweets.md), applied per post in this order:
 2. Links removed exactly as the original removed them (`remove_links`).
 3. Whitespace collapsed: every run of whitespace (what `str.split()` splits on: spaces,
    newlines, tabs, the Unicode spaces) becomes one space; leading and trailing stripped.
-4. Posts with fewer than 3 counted words are "short" and dropped (`counted_words`).
+4. Posts with fewer than 3 counted words are "short" and dropped (`clean_and_count`).
 
 Speed. Rules 1-3 and the word count run on the Arrow UTF-8 buffer with numpy, in slices
 of rows on a thread per core (numpy releases the GIL): entities `&amp; &lt; &gt; &quot;
@@ -85,15 +85,6 @@ class NotEnoughTextError(ValueError):
 # -- rules 1-3 ------------------------------------------------------------------------
 
 
-def clean_texts(texts: pd.Series) -> pd.Series:
-    """Rules 1-3 on every text; same index, Arrow-backed strings; a missing text is "".
-
-    Lone surrogates, possible only in object-dtype input, become U+FFFD: the result is
-    UTF-8. For what rule 2 does to each kind of link, see `remove_links`.
-    """
-    return _to_series(_map_chunks(_clean_chunk, _to_arrow(texts)), texts)
-
-
 # The original's link patterns in its order: for `http:`, then for `https:`, the link with
 # the space before it, with the space after it, after a newline with the space after it,
 # after a newline, alone; each applied to the whole text. `\S` is Unicode-aware, as there.
@@ -168,27 +159,6 @@ def _clean_one(text: str) -> str:
 # -- rule 4 ---------------------------------------------------------------------------
 
 
-def counted_words(cleaned: pd.Series) -> pd.Series:
-    """Words (split on whitespace) whose lower-cased form has none of `http`, `@`, `#`.
-
-    Mentions, hashtags and leftover link-like words stay in the text; they just do not
-    count towards the 3 words a post needs to be kept.
-    """
-    counts = _map_chunks(lambda chunk: _count_chunk(_normalise_space(chunk)), _to_arrow(cleaned))
-    return pd.Series(np.concatenate([np.zeros(0, np.int64), *counts]), index=cleaned.index)
-
-
-def _normalise_space(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
-    """Single spaces between words, none at the ends: what `_count_chunk` expects."""
-    data, offsets = _utf8_view(chunk)
-    irregular = _rows_with_irregular_space(data, offsets)
-    if not irregular.any():
-        return chunk
-    rows = chunk.take(np.flatnonzero(irregular)).to_pylist()
-    spaced = pa.array([" ".join(text.split()) for text in rows], pa.large_string())
-    return pc.replace_with_mask(chunk, pa.array(irregular), spaced)
-
-
 def _count_chunk(chunk: pa.LargeStringArray) -> np.ndarray:
     """Counted words per row of single-spaced text: words minus words with a marker."""
     data, offsets = _utf8_view(chunk)
@@ -226,18 +196,28 @@ def clean_posts(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, CleanStats]]
     every user's counts, ordered by the user's first appearance in `raw`.
     """
     retweet = raw["is_retweet"].fillna(False).to_numpy(dtype=bool)
-    texts = raw["text"][~retweet]
-    # One pass per chunk: counting while the cleaned bytes are still in cache.
-    results = _map_chunks(_clean_and_count_chunk, _to_arrow(texts))
-    cleaned = _to_series([chunk for chunk, _ in results], texts)
-    counts = np.concatenate([np.zeros(0, np.int64), *(count for _, count in results)])
-    long_enough = counts >= MIN_WORDS
+    cleaned, counts = clean_and_count(raw["text"][~retweet])
+    long_enough = (counts >= MIN_WORDS).to_numpy()
     keep = ~retweet
     keep[keep] = long_enough
     others = [c for c in raw.columns if c != "text"]
     kept = raw.loc[keep, others].assign(text=cleaned[long_enough].array)
     kept = kept[list(raw.columns)].reset_index(drop=True)
     return kept, _user_stats(raw["user"], retweet, keep)
+
+
+def clean_and_count(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rules 1-3 on every text, and the counted words of each result (rule 4).
+
+    Both keep the index; the texts are Arrow-backed strings, a missing text is "". Lone
+    surrogates, possible only in object-dtype input, become U+FFFD: the result is UTF-8.
+    For what rule 2 does to each kind of link, see `remove_links`.
+    """
+    # One pass per chunk: counting while the cleaned bytes are still in cache.
+    results = _map_chunks(_clean_and_count_chunk, _to_arrow(texts))
+    cleaned = _to_series([chunk for chunk, _ in results], texts)
+    counts = np.concatenate([np.zeros(0, np.int64), *(count for _, count in results)])
+    return cleaned, pd.Series(counts, index=texts.index)
 
 
 def _clean_and_count_chunk(chunk: pa.LargeStringArray) -> tuple[pa.LargeStringArray, np.ndarray]:
@@ -482,24 +462,6 @@ def _rows_from_positions(positions: np.ndarray, offsets: np.ndarray) -> np.ndarr
     rows = np.zeros(len(offsets) - 1, dtype=bool)
     rows[_row_of(positions, offsets)] = True
     return rows
-
-
-def _rows_with_irregular_space(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Rows whose whitespace is anything but single spaces between words."""
-    space = data == _SPACE
-    lengths = np.diff(offsets)
-    nonempty = lengths > 0
-    at_ends = np.zeros(len(lengths), dtype=bool)
-    at_ends[nonempty] = space[offsets[:-1][nonempty]] | space[offsets[1:][nonempty] - 1]
-    doubled = np.flatnonzero(space[1:] & space[:-1])
-    # Control characters are a superset of the ASCII whitespace other than space.
-    controls = np.flatnonzero(data < _SPACE)
-    return (
-        at_ends
-        | _rows_from_positions(doubled, offsets)
-        | _rows_from_positions(controls, offsets)
-        | _rows_from_positions(_unicode_space_positions(data)[0], offsets)
-    )
 
 
 def _unicode_space_positions(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

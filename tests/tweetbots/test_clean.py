@@ -1,4 +1,4 @@
-"""Cleaning rules, card statistics, balancing and text-volume thresholds."""
+"""Cleaning rules, card statistics and text-volume thresholds."""
 
 import html
 import re
@@ -16,9 +16,8 @@ from tweetbots.clean import (
     WARN_CHARS,
     CleanStats,
     NotEnoughTextError,
+    clean_and_count,
     clean_posts,
-    clean_texts,
-    counted_words,
     text_volume_warnings,
 )
 from tweetbots.sources import to_raw_frame
@@ -44,7 +43,7 @@ def reference_count(text: str) -> int:
 
 
 def cleaned(*texts: str) -> list[str]:
-    return clean_texts(pd.Series(texts, dtype="string")).tolist()
+    return clean_and_count(pd.Series(texts, dtype="string"))[0].tolist()
 
 
 def raw_posts(rows: list[tuple[str, str, bool]]) -> pd.DataFrame:
@@ -159,7 +158,7 @@ def test_a_glued_link_can_make_a_post_short():
     kept, stats = clean_posts(
         raw_posts([("ann", "see:https://x.y/z tiny rain", False), ("ann", "see: tiny rain", False)])
     )
-    assert counted_words(pd.Series(["see:tiny rain"], dtype="string")).tolist() == [2]
+    assert clean_and_count(pd.Series(["see:tiny rain"], dtype="string"))[1].tolist() == [2]
     assert kept["text"].tolist() == ["see: tiny rain"]
     assert stats["ann"] == CleanStats(downloaded=2, retweets=0, short=1, kept=1)
 
@@ -198,7 +197,7 @@ def test_whitespace_is_collapsed(text, expected):
 
 def test_missing_text_becomes_empty_and_index_is_kept():
     texts = pd.Series(["a  b", None], index=[10, 20], dtype="string")
-    result = clean_texts(texts)
+    result = clean_and_count(texts)[0]
     assert result.tolist() == ["a b", ""]
     assert list(result.index) == [10, 20]
     assert isinstance(result.dtype, pd.StringDtype)
@@ -206,8 +205,8 @@ def test_missing_text_becomes_empty_and_index_is_kept():
 
 def test_lone_surrogates_do_not_crash():
     texts = pd.Series(["ok \ud800 x", "fine"], dtype=object)
-    assert clean_texts(texts).tolist() == ["ok \ufffd x", "fine"]
-    assert counted_words(texts).tolist() == [3, 1]
+    assert clean_and_count(texts)[0].tolist() == ["ok \ufffd x", "fine"]
+    assert clean_and_count(texts)[1].tolist() == [3, 1]
 
 
 def test_isspace_table_matches_python():
@@ -243,11 +242,11 @@ def test_many_rows_cross_chunk_boundaries(monkeypatch):
     ],
 )
 def test_counted_words(text, expected):
-    assert counted_words(pd.Series([text], dtype="string")).tolist() == [expected]
+    assert clean_and_count(pd.Series([text], dtype="string"))[1].tolist() == [expected]
 
 
 def test_counted_words_keeps_index():
-    counts = counted_words(pd.Series(["a b", "c"], index=[5, 6], dtype="string"))
+    counts = clean_and_count(pd.Series(["a b", "c"], index=[5, 6], dtype="string"))[1]
     assert counts.to_dict() == {5: 2, 6: 1}
 
 
@@ -393,8 +392,9 @@ def test_vectorised_clean_matches_reference(texts):
 @_PROPERTY_SETTINGS
 @given(st.lists(_TEXTS, max_size=25))
 def test_counted_words_matches_reference(texts):
-    counts = counted_words(pd.Series(texts, dtype="string")).tolist()
-    assert counts == [reference_count(t) for t in texts]
+    """Rule 4 counts the words of the cleaned text."""
+    counts = clean_and_count(pd.Series(texts, dtype="string"))[1].tolist()
+    assert counts == [reference_count(reference_clean(t)) for t in texts]
 
 
 @_PROPERTY_SETTINGS
@@ -423,4 +423,4 @@ def test_clean_is_idempotent(texts):
 
 
 def test_counts_are_numpy_ints():
-    assert counted_words(pd.Series(["a b c"], dtype="string")).dtype == np.int64
+    assert clean_and_count(pd.Series(["a b c"], dtype="string"))[1].dtype == np.int64

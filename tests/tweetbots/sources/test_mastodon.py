@@ -116,7 +116,7 @@ def test_boosts_replies_and_html(mastodon):
 
 
 def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch):
-    from tweetbots.clean import clean_texts
+    from tweetbots.clean import clean_and_count
 
     account = mastodon.add_account("ada", HOST)
     mastodon.add_status(
@@ -124,7 +124,7 @@ def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch
     )
     posts = read_source(f"mastodon:@ada@{HOST}").posts
     assert posts.dtypes["created_at"] == "datetime64[us, UTC]"
-    cleaned = clean_texts(pd.Series(posts["text"].astype(str)))
+    cleaned = clean_and_count(pd.Series(posts["text"].astype(str)))[0]
     assert list(cleaned) == ["I typed &amp; and <b> literally"]
 
 
