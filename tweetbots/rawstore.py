@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tweetbots import progress
 from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame, unique_posts
 from tweetbots.store import data_root, exclusive, read_manifest
 
@@ -48,19 +49,26 @@ def append_posts(
     if expected and expected not in groups:
         groups[expected] = posts.iloc[0:0]
     users = []
-    for (platform, user), group in groups.items():
-        directory = user_dir(root, platform, user)
-        busy = f"the raw store of {platform}/{user}"
-        with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
-            directory.mkdir(parents=True, exist_ok=True)
-            seen = _stored_ids(directory)
-            new = unique_posts(group[~group["id"].isin(seen)])
-            if len(new):
-                _write_part(new, directory)
-        log.info("%s/%s: %d new posts", platform, user, len(new))
-        parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
-        users.append({"platform": platform, "user": user, "parts": parts})
+    with progress.bar(desc="scrape: store", unit="post", total=len(posts)) as shown:
+        for (platform, user), group in groups.items():
+            users.append(_append_user(group, root, platform, user))
+            shown.update(len(group))
     return users
+
+
+def _append_user(posts: pd.DataFrame, root: Path, platform: str, user: str) -> dict:
+    """Store one user's unseen posts; return the user's parts (relative paths)."""
+    directory = user_dir(root, platform, user)
+    busy = f"the raw store of {platform}/{user}"
+    with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
+        directory.mkdir(parents=True, exist_ok=True)
+        seen = _stored_ids(directory)
+        new = unique_posts(posts[~posts["id"].isin(seen)])
+        if len(new):
+            _write_part(new, directory)
+    log.info("%s/%s: %d new posts", platform, user, len(new))
+    parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
+    return {"platform": platform, "user": user, "parts": parts}
 
 
 def read_posts(users: list[dict], root: Path) -> pd.DataFrame:
