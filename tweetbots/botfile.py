@@ -62,6 +62,8 @@ def load_bot_file(path: Path) -> dict[str, Any]:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
         raise BotFileError(f"bot file {path} cannot be read ({reason}): check the path") from None
     fields = _parsed(text, kind, path)
+    if fields is None:  # YAML's empty document
+        raise BotFileError(f"bot file {path} is empty: write the bot's fields (name, sources, ...)")
     if not isinstance(fields, dict):
         raise BotFileError(
             f"bot file {path} holds a {type(fields).__name__}, not the fields of a bot "

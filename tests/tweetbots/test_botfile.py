@@ -77,6 +77,7 @@ def test_a_file_without_a_name_is_named_by_the_callers_rule(tmp_path):
         ("bad.toml", TOML.replace('target = "file', 'target = "s3'), "publish.target: target"),
         ("bad.yaml", "name: maya\n", "sources is missing; add it to the file"),
     ],
+    ids=["unknown field", "out of range", "unsafe name", "unknown source", "bad target", "missing"],
 )
 def test_a_bad_field_is_one_line_naming_the_file_and_the_field(tmp_path, name, text, expected):
     path = write(tmp_path, name, text)
@@ -93,11 +94,12 @@ def test_a_bad_field_is_one_line_naming_the_file_and_the_field(tmp_path, name, t
         ("bot.yaml", "name: [maya\n", "is not valid YAML"),
         ("bot.toml", 'name = "maya\n', "is not valid TOML"),
         ("bot.yaml", "- maya\n- ada\n", "holds a list, not the fields of a bot"),
-        ("bot.yaml", "", "holds a NoneType"),
+        ("bot.yaml", "# nothing\n", "is empty: write the bot's fields"),
         ("bot.json", "{}", "use a .yaml, .yml or .toml file"),
         # safe_load: a YAML tag that would build a Python object is a syntax error here.
         ("bot.yaml", "name: !!python/object/apply:os.system [id]\n", "is not valid YAML"),
     ],
+    ids=["bad YAML", "bad TOML", "a list", "empty", "JSON", "python tag"],
 )
 def test_an_unreadable_file_is_one_line(tmp_path, name, text, expected):
     path = write(tmp_path, name, text)
