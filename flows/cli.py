@@ -17,12 +17,31 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Turn anyone's public posts into a GPT-2 bot that writes like them.",
+    # Plain help: rich markup would take a help text's "[auto]" default for a style tag
+    # and print nothing of it.
+    rich_markup_mode=None,
 )
 log = logging.getLogger("tweetbots")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from tweetbots import __version__
+
+        typer.echo(f"tweetbots {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -56,7 +75,11 @@ def demo() -> None:
 
 @app.command("train")
 def train_command(
-    source: Annotated[list[str], typer.Option("--source", "-s", help="e.g. archive:PATH")],
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="e.g. archive:PATH; one per user [--config's]"),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Argument(
@@ -78,12 +101,18 @@ def train_command(
     learning_rate: Annotated[
         float | None, typer.Option(help="peak rate [the original's; tiny: 3e-3]")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="the bot as a YAML or TOML file; options given here override it"),
+    ] = None,
 ) -> None:
-    """Train one bot from its sources and publish it."""
+    """Train one bot from its sources (or a --config file) and publish it."""
     configure_local_environment()
     from tweetbots.config import BotSpec
     from tweetbots.stages.publish import PublishSettings
 
+    if not source and config is None:
+        _fail("missing option '--source' (or --config FILE); see `tweetbots train --help`", 2)
     train = _train_settings(
         epochs=epochs,
         batch_size=batch_size,
@@ -92,6 +121,9 @@ def train_command(
         device=device,
         learning_rate=learning_rate,
     )
+    if config is not None:
+        _print_result(_run_train_bot(_validated(lambda: _bot_from_file(ctx, config))))
+        return
     bot = _validated(
         lambda: BotSpec(
             name=name or _name_from_handles(source),
@@ -102,6 +134,40 @@ def train_command(
         )
     )
     _print_result(_run_train_bot(bot))
+
+
+# Where each option of `train` goes in a bot file: an option given on the command line
+# overrides the file's value there.
+_BOT_FILE_FIELDS = {
+    "name": ("name",),
+    "source": ("sources",),
+    "base_model": ("base_model",),
+    "target": ("publish", "target"),
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "grad_accum": ("train", "grad_accum"),
+    "compile_model": ("train", "compile"),
+    "device": ("train", "device"),
+    "learning_rate": ("train", "learning_rate"),
+}
+
+
+def _bot_from_file(ctx: typer.Context, path: Path):
+    """The bot of a --config file, with the options typed on the command line over it."""
+    from tweetbots.botfile import read_bot_file
+
+    given: dict = {}
+    for option, (*parents, field) in _BOT_FILE_FIELDS.items():
+        source = ctx.get_parameter_source(option)
+        if source is None or source.name not in {"COMMANDLINE", "ENVIRONMENT"}:
+            continue  # a default: the file's value (or the BotSpec default) stands
+        node = given
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[field] = ctx.params[option]
+    options = {param.name: param.opts[0] for param in ctx.command.params}
+    names = {".".join(path): options[option] for option, path in _BOT_FILE_FIELDS.items()}
+    return read_bot_file(path, given, _name_from_handles, names)
 
 
 def _name_from_handles(sources: list[str]) -> str:

@@ -12,6 +12,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from tweetbots import progress
+
+# Texts tokenized per call: large enough for the fast tokenizer's batching, small enough
+# for the progress bar to move on a large archive.
+ENCODE_BATCH = 4096
+
 
 def is_validation(ids: pd.Series, val_fraction: float) -> np.ndarray:
     """True for the posts whose id hashes into the validation share."""
@@ -23,10 +29,17 @@ def is_validation(ids: pd.Series, val_fraction: float) -> np.ndarray:
 
 
 def encode_texts(texts: list[str], tokenizer) -> list[list[int]]:
-    """Token ids of each text, no special tokens (EOS is added when packing)."""
-    if not texts:
-        return []
-    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+    """Token ids of each text, no special tokens (EOS is added when packing).
+
+    In batches, for the progress bar: each text is tokenized on its own either way.
+    """
+    ids: list[list[int]] = []
+    with progress.bar(desc="tokenize", unit="post", total=len(texts)) as shown:
+        for start in range(0, len(texts), ENCODE_BATCH):
+            batch = texts[start : start + ENCODE_BATCH]
+            ids.extend(tokenizer(batch, add_special_tokens=False)["input_ids"])
+            shown.update(len(batch))
+    return ids
 
 
 def pack_blocks(token_lists: list[list[int]], eos_id: int, block_size: int) -> np.ndarray:

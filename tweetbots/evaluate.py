@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
+from tweetbots import progress
+
 if TYPE_CHECKING:
     from tweetbots.stages.evaluate import EvalSettings
 
@@ -51,8 +53,9 @@ def validation_loss(model_dir: Path, blocks: np.ndarray, batch_size: int = 8) ->
     model = AutoModelForCausalLM.from_pretrained(model_dir).to(device).eval()
     data = torch.from_numpy(blocks.astype(np.int64))
     total, count = 0.0, 0
+    starts = progress.bar(range(0, len(data), batch_size), desc="validation loss", unit="batch")
     with torch.inference_mode():
-        for start in range(0, len(data), batch_size):
+        for start in starts:
             batch = data[start : start + batch_size].to(device)
             loss = model(input_ids=batch, labels=batch).loss.item()
             n_predicted = batch.shape[0] * (batch.shape[1] - 1)
@@ -74,7 +77,7 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
     torch.manual_seed(settings.seed)
     max_length = min(settings.max_length, model.config.n_positions)
     samples = []
-    for prompt in settings.prompts:
+    for prompt in progress.bar(settings.prompts, desc="samples", unit="prompt"):
         inputs = tokenizer(EOS + prompt, return_tensors="pt")
         with torch.inference_mode():
             outputs = model.generate(

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tweetbots import progress
 from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame, unique_posts
 from tweetbots.store import data_root, exclusive, read_manifest
 
@@ -45,17 +46,24 @@ def append_posts(
     empty nightly increment still hands the user's stored posts downstream.
     """
     users = []
-    for (platform, user), group in _by_user(posts, expected).items():
-        directory = user_dir(root, platform, user)
-        busy = f"the raw store of {platform}/{user}"
-        with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
-            directory.mkdir(parents=True, exist_ok=True)
-            new = _unstored(group, directory)
-            if len(new):
-                _write_part(new, directory)
-        log.info("%s/%s: %d new posts", platform, user, len(new))
-        users.append(_parts_of(root, platform, user))
+    with progress.bar(desc="scrape: store", unit="post", total=len(posts)) as shown:
+        for (platform, user), group in _by_user(posts, expected).items():
+            users.append(_append_user(group, root, platform, user))
+            shown.update(len(group))
     return users
+
+
+def _append_user(posts: pd.DataFrame, root: Path, platform: str, user: str) -> dict:
+    """Store one user's unseen posts; return the user's parts (relative paths)."""
+    directory = user_dir(root, platform, user)
+    busy = f"the raw store of {platform}/{user}"
+    with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
+        directory.mkdir(parents=True, exist_ok=True)
+        new = _unstored(posts, directory)
+        if len(new):
+            _write_part(new, directory)
+    log.info("%s/%s: %d new posts", platform, user, len(new))
+    return _parts_of(root, platform, user)
 
 
 def stored_users(

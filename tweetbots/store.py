@@ -7,13 +7,13 @@ so a crash never leaves a half output under the final name; the temporary siblin
 killed process left behind are removed by the next build of the same output. An output
 whose manifest cannot be read is not an output: it is rebuilt.
 
-Writers of one bot (or one user's raw store) take an `exclusive` lock, a `flock` on
-`<root>/locks/<name>.lock`: the kernel drops it when its holder dies, so a killed run
-never leaves a lock behind.
+Writers of one bot (or one user's raw store) take an `exclusive` lock on
+`<root>/locks/<name>.lock` through `filelock`: an OS lock (`flock` on Unix, `LockFileEx`
+on Windows) that the kernel drops when its holder dies, so a killed run never leaves a
+lock behind.
 """
 
 import errno
-import fcntl
 import hashlib
 import json
 import logging
@@ -22,13 +22,13 @@ import re
 import shutil
 import socket
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict
 
 from tweetbots import __version__
@@ -262,36 +262,34 @@ def exclusive(
     """Hold the lock `name` under the data root for the block, waiting up to `wait_s`.
 
     `busy` says what is locked, for the error when the wait runs out. The holder's host
-    and pid are written into the lock file so that error can name them.
+    and pid go into `<name>.holder` beside the lock so that error can name them: not
+    into the lock file itself, which a waiter may truncate as it opens it (filelock 3).
     """
-    path = (root or data_root()) / LOCKS / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        _acquire(handle, path, busy, wait_s)
-        try:
-            handle.truncate(0)
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-            handle.flush()
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    locks = (root or data_root()) / LOCKS
+    locks.mkdir(parents=True, exist_ok=True)
+    holder = locks / f"{name}.holder"
+    lock = FileLock(locks / f"{name}.lock")
+    try:
+        lock.acquire(timeout=wait_s, poll_interval=0.05)
+    except Timeout:
+        raise BusyError(
+            f"{busy} is busy: another run ({_holder(holder)}) is writing it; wait for that "
+            "run to finish, then start this one again"
+        ) from None
+    try:
+        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()}", encoding="utf-8")
+        yield
+    finally:
+        holder.write_text("", encoding="utf-8")
+        lock.release()
 
 
-def _acquire(handle, path: Path, busy: str, wait_s: float) -> None:
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = path.read_text(encoding="utf-8").strip() or "another process"
-                raise BusyError(
-                    f"{busy} is busy: another run ({holder}) is writing it; wait for that "
-                    "run to finish, then start this one again"
-                ) from None
-            time.sleep(0.05)
+def _holder(path: Path) -> str:
+    """Who holds a lock, as its holder wrote it (empty between a release and the next)."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or "another process"
+    except (OSError, UnicodeDecodeError):
+        return "another process"
 
 
 def bot_lock(bot: str):

@@ -115,6 +115,56 @@ def test_train_without_a_name_names_the_bot_like_the_original(
     assert "Maya 🍞 Okafor & Ollie Brandt 🔭" in card
 
 
+def test_train_from_a_bot_file_with_options_over_it(prefect_server, data_root, tmp_path):
+    import random
+
+    rng = random.Random(1)
+    words = "comet nebula lens orbit dusk telescope moon star galaxy night".split()
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(6, 14))) for _ in range(300)]
+    csv = tmp_path / "gazer.csv"
+    csv.write_text("id,text\n" + "\n".join(f"{i},{t}" for i, t in enumerate(lines)) + "\n")
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        f'name = "gazer"\nsources = ["file:{csv}"]\nbase_model = "tiny"\n'
+        f'[train]\nepochs = 1\nbatch_size = 4\ndevice = "cpu"\n'
+        f'[publish]\ntarget = "file://{tmp_path}/from-file"\n'
+    )
+
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(config), "--epochs", "0.5"]
+        + ["--target", f"file://{tmp_path}/hub"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hub" / "gazer" / "README.md").is_file()  # the option's target
+    assert not (tmp_path / "from-file").exists()
+    model_manifest = next((data_root / "fine-tune" / "gazer").glob("*/manifest.json"))
+    settings = json.loads(model_manifest.read_text())["summary"]["settings"]
+    # epochs from the command line; batch size and device from the file, beside it.
+    assert (settings["epochs"], settings["batch_size"], settings["device"]) == (0.5, 4, "cpu")
+
+
+def test_version_of_the_installed_command():
+    import subprocess
+    import sys
+
+    from tweetbots import __version__
+
+    tweetbots = Path(sys.executable).with_name("tweetbots")
+    done = subprocess.run([str(tweetbots), "--version"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"tweetbots {__version__}\n", "")
+
+
+def test_help_shows_every_bracketed_default():
+    # Rich markup took "[no]" and "[auto]" for style tags and printed nothing of them.
+    result = runner.invoke(app, ["train", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for default in ["[1]", "[no]", "[auto]", "[the original's; tiny: 3e-3]", "[the handles"]:
+        assert default in result.output, default
+    assert "[default: gpt2]" in result.output  # typer's own
+    assert "--config" in result.output and "--version" in runner.invoke(app, ["--help"]).output
+
+
 def test_train_refuses_a_path_traversal_name():
     result = runner.invoke(app, ["train", "../evil", "--source", "file:x.csv"])
     assert result.exit_code == 2

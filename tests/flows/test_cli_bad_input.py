@@ -134,6 +134,48 @@ def test_train_bad_training_option_is_one_line_exit_2(option, value, expected):
     assert_one_error_line(result.stderr, f"{option}: ", expected)
 
 
+BOT_FILE = 'name = "ok"\nsources = ["file:x.csv"]\n[train]\nbatch_size = 8\n'
+
+
+@pytest.mark.parametrize(
+    "file_text, arguments, expected",
+    [
+        (BOT_FILE.replace("batch_size", "batch"), [], ["bot.toml: train.batch: Extra inputs"]),
+        (BOT_FILE.replace("= 8", "= 0"), [], ["bot.toml: train.batch_size: Input should be"]),
+        (BOT_FILE.replace('"ok"', '"../x"'), [], ["bot.toml: name: bot name '../x'"]),
+        (BOT_FILE, ["--target", "s3://b/x"], ["--target (over ", "bot.toml): target 's3://"]),
+        (BOT_FILE, ["--source", "ftp:x"], ["--source (over ", "unknown source 'ftp:x'"]),
+        (BOT_FILE, ["--batch-size", "0"], ["--batch-size: ", "greater than or equal to 1"]),
+        ("name = [", [], ["bot.toml is not valid TOML", "fix its syntax"]),
+        (None, [], ["bot.toml cannot be read (No such file or directory)"]),
+    ],
+    ids=[
+        "unknown field",
+        "bad value",
+        "bad name",
+        "bad --target over it",
+        "bad --source over it",
+        "bad --batch-size over it",
+        "not TOML",
+        "missing file",
+    ],
+)
+def test_train_bad_bot_file_is_one_line_exit_2(tmp_path, file_text, arguments, expected):
+    # Refused before any flow run: the file checked like the UI's form, the field named.
+    config = tmp_path / "bot.toml"
+    if file_text is not None:
+        config.write_text(file_text)
+    result = runner.invoke(app, ["train", "--config", str(config), *arguments])
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result.stderr, *expected)
+
+
+def test_train_without_a_source_or_a_bot_file_is_one_line_exit_2():
+    result = runner.invoke(app, ["train", "ok"])
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result.stderr, "missing option '--source' (or --config FILE)")
+
+
 def posts(n: int) -> list[str]:
     words = "sourdough crumb oven starter flour proof bake loaf butter crust".split()
     return [" ".join(words[(i + j) % len(words)] for j in range(12)) for i in range(n)]

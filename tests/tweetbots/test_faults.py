@@ -198,7 +198,7 @@ def test_a_second_run_of_a_bot_is_refused_while_the_first_writes(data_root, tmp_
     first = start(
         FINE_TUNE, tokens.model_dump_json(), base.model_dump_json(), settings.model_dump_json()
     )
-    lock = data_root / LOCKS / "bot-bot.lock"
+    lock = data_root / LOCKS / "bot-bot.holder"
     wait_for(lambda: lock.is_file() and lock.read_text().startswith(f"pid {first.pid} "), first)
 
     with pytest.raises(BusyError) as error:

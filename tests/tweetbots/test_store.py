@@ -116,3 +116,46 @@ def test_exclusive_waits_for_the_holder_then_gives_up_in_one_line(data_root):
     with exclusive("thing", "the thing", wait_s=5):  # waits, then gets it
         assert time.monotonic() - waiting >= 0.15
     holder.join()
+
+
+# Windows has no fcntl; neither do some embedded Pythons. Imported in a child so that
+# hiding fcntl cannot leak into this process's modules.
+WITHOUT_FCNTL = """
+import importlib, pkgutil, sys, warnings
+from pathlib import Path
+sys.modules["fcntl"] = None  # `import fcntl` now fails, as on Windows
+warnings.simplefilter("ignore")  # filelock says it falls back to its portable lock
+import tweetbots
+for module in pkgutil.walk_packages(tweetbots.__path__, "tweetbots."):
+    importlib.import_module(module.name)
+from tweetbots.store import BusyError, exclusive
+root = Path(sys.argv[1])
+with exclusive("thing", "the thing", root=root):
+    try:
+        with exclusive("thing", "the thing", wait_s=0.2, root=root):
+            print("not exclusive")
+    except BusyError as error:
+        print(error)
+with exclusive("thing", "the thing", root=root):  # released: free again
+    print("free again")
+"""
+
+
+def test_the_library_imports_and_locks_where_there_is_no_fcntl(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_FCNTL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert done.returncode == 0, done.stderr
+    busy, free = done.stdout.splitlines()
+    assert busy.startswith("the thing is busy: another run (pid ")
+    assert free == "free again"
