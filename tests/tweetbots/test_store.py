@@ -159,3 +159,68 @@ def test_the_library_imports_and_locks_where_there_is_no_fcntl(tmp_path):
     busy, free = done.stdout.splitlines()
     assert busy.startswith("the thing is busy: another run (pid ")
     assert free == "free again"
+
+
+def test_a_truncated_or_garbled_manifest_is_no_output_and_is_rebuilt(data_root):
+    from tweetbots.store import CorruptOutputError, produce, read_manifest
+
+    key = OutputKey(stage="clean", bot="bot", code="c1")
+    builds = []
+
+    def build(tmp):
+        builds.append(tmp)
+        (tmp / "posts.parquet").write_bytes(b"rows")
+        return {"rows": 1}
+
+    produce(key, build)
+    manifest = key.path / "manifest.json"
+    for garbage in (manifest.read_text()[:37], "\x00\x9f not json", "[1, 2]"):
+        manifest.write_text(garbage, encoding="latin-1")
+        assert not is_complete(key.path)
+        with pytest.raises(CorruptOutputError) as error:
+            read_manifest(key.path)
+        assert str(manifest) in str(error.value) and "\n" not in str(error.value)
+        assert produce(key, build).summary == {"rows": 1}  # rebuilt, not a bare JSON error
+    assert len(builds) == 4 and is_complete(key.path)
+
+
+# Run as root in a mount namespace of its own: a data root on a tiny or read-only tmpfs.
+ON_A_SMALL_DISK = """
+import sys
+from pathlib import Path
+from tweetbots.store import DataRootError, building
+root = Path(sys.argv[1])
+try:
+    with building(root / "fine-tune" / "bot" / "fp") as tmp:
+        (tmp / "model.safetensors").write_bytes(b"w" * (4 << 20))
+except DataRootError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("mount", ["size=1m", "ro"])
+def test_a_full_or_read_only_data_root_is_one_line_naming_it(tmp_path, mount):
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    root.mkdir()
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to mount a tmpfs in its own namespace")
+    script = f'mount -t tmpfs -o {mount} tmpfs "$1" && exec "$2" -c "$3" "$1"'
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(root), sys.executable, ON_A_SMALL_DISK],
+        env={**__import__("os").environ, "TWEETBOTS_HOME": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "Operation not permitted" in done.stderr:
+        pytest.skip("no permission to mount a tmpfs here (CI runs as root)")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f"data root {root} cannot be written (")
+    reason = "No space left on device" if mount == "size=1m" else "Read-only file system"
+    assert reason in line and "TWEETBOTS_HOME" in line
+    assert list(root.iterdir()) == []  # its own mount is gone: nothing left here either
