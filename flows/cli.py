@@ -78,6 +78,18 @@ def train_command(
     learning_rate: Annotated[
         float | None, typer.Option(help="peak rate [the original's; tiny: 3e-3]")
     ] = None,
+    license_id: Annotated[
+        str | None,
+        typer.Option(
+            "--license", help="the card's license, a Hub id: mit, apache-2.0... [the base's]"
+        ),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="the posts' language, for the card [en]")
+    ] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="create the Hub repo private (a new repo only)")
+    ] = False,
 ) -> None:
     """Train one bot from its sources and publish it."""
     configure_local_environment()
@@ -92,13 +104,16 @@ def train_command(
         device=device,
         learning_rate=learning_rate,
     )
+    # None: the PublishSettings default.
+    publish = {"target": target, "license": license_id, "language": language}
+    publish = {k: v for k, v in publish.items() if v is not None}
     bot = _validated(
         lambda: BotSpec(
             name=name or _name_from_handles(source),
             sources=source,
             base_model=base_model,
             train=train,
-            publish=PublishSettings(target=target),
+            publish=PublishSettings(private=private, **publish),
         )
     )
     _print_result(_run_train_bot(bot))

@@ -108,6 +108,8 @@ def test_stats_bad_source_is_one_line_exit_2(tmp_path, case):
         (["x" * 200], ["1-96"]),
         (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://... or hf://..."]),
         (["ok", "--target", "hf://only-one-part"], ["hf://namespace/name"]),
+        (["ok", "--license", "MIT License"], ["license 'MIT License'", "mit, apache-2.0"]),
+        (["ok", "--language", "English"], ["language 'English'", "en or fr"]),
     ],
 )
 def test_train_bad_name_or_target_is_one_line_exit_2(tmp_path, arguments, expected):
