@@ -49,9 +49,9 @@ class PublishSettings(BaseModel):
         str | None,
         Field(description="the card's license (a Hub id: mit, apache-2.0...); empty: the base's"),
     ] = None
-    language: Annotated[str, Field(description="the posts' language, for the card (en, fr...)")] = (
-        "en"
-    )
+    language: Annotated[
+        str, Field(description="the posts' language, for the card: an ISO 639 code")
+    ] = "en"
     private: Annotated[
         bool, Field(description="create the Hub repo private (an existing repo keeps its own)")
     ] = False
