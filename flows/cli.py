@@ -73,23 +73,29 @@ def demo() -> None:
     _print_result(published)
 
 
-@app.command("train")
-def train_command(
+def _bot_options(
     ctx: typer.Context,
-    source: Annotated[
-        list[str] | None,
-        typer.Option("--source", "-s", help="e.g. archive:PATH; one per user [--config's]"),
-    ] = None,
     name: Annotated[
         str | None,
         typer.Argument(
             help="bot name: a-z 0-9 _ . - [the handles, sorted, joined with -: the original's]"
         ),
     ] = None,
-    base_model: Annotated[str, typer.Option(help="Hub id, local path, or tiny")] = "gpt2",
-    target: Annotated[str | None, typer.Option(help="file://DIR or hf://ns/name")] = None,
-    epochs: Annotated[float, typer.Option(min=0.01)] = 4.0,
-    # None: the TrainSettings default, which stays the one place defaults are kept.
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="e.g. archive:PATH; one per user [--config's]"),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="the bot as a YAML or TOML file; options given here override it"),
+    ] = None,
+    base_model: Annotated[
+        str | None, typer.Option(help="Hub id, local path, or tiny [gpt2]")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="file:///DIR or hf://ns/name [the data root's published/]")
+    ] = None,
+    epochs: Annotated[float | None, typer.Option(help="passes over the posts [4]")] = None,
     batch_size: Annotated[int | None, typer.Option(help="blocks per micro-batch [1]")] = None,
     grad_accum: Annotated[
         int | None, typer.Option(help="micro-batches per optimizer step [1]")
@@ -101,44 +107,28 @@ def train_command(
     learning_rate: Annotated[
         float | None, typer.Option(help="peak rate [the original's; tiny: 3e-3]")
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(help="the bot as a YAML or TOML file; options given here override it"),
+    license_id: Annotated[
+        str | None,
+        typer.Option(
+            "--license", help="the card's license, a Hub id: mit, apache-2.0... [the base's]"
+        ),
     ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="the posts' language, for the card [en]")
+    ] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="create the Hub repo private (a new repo only)")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="publish even if the published model scores better")
+    ] = False,
 ) -> None:
-    """Train one bot from its sources (or a --config file) and publish it."""
-    configure_local_environment()
-    from tweetbots.config import BotSpec
-    from tweetbots.stages.publish import PublishSettings
-
-    if not source and config is None:
-        _fail("missing option '--source' (or --config FILE); see `tweetbots train --help`", 2)
-    train = _train_settings(
-        epochs=epochs,
-        batch_size=batch_size,
-        grad_accum=grad_accum,
-        compile=compile_model,
-        device=device,
-        learning_rate=learning_rate,
-    )
-    if config is not None:
-        _print_result(_run_train_bot(_validated(lambda: _bot_from_file(ctx, config))))
-        return
-    bot = _validated(
-        lambda: BotSpec(
-            name=name or _name_from_handles(source),
-            sources=source,
-            base_model=base_model,
-            train=train,
-            publish=PublishSettings(target=target),
-        )
-    )
-    _print_result(_run_train_bot(bot))
+    """The options that describe a bot, shared by `train` and `plan` (see `_bot_spec`)."""
 
 
-# Where each option of `train` goes in a bot file: an option given on the command line
-# overrides the file's value there.
-_BOT_FILE_FIELDS = {
+# Where each bot option goes in a BotSpec. Only the options typed count: every default is
+# the settings models' own (tweetbots/stages/), kept in one place.
+_BOT_FIELDS = {
     "name": ("name",),
     "source": ("sources",),
     "base_model": ("base_model",),
@@ -149,25 +139,58 @@ _BOT_FILE_FIELDS = {
     "compile_model": ("train", "compile"),
     "device": ("train", "device"),
     "learning_rate": ("train", "learning_rate"),
+    "license_id": ("publish", "license"),
+    "language": ("publish", "language"),
+    "private": ("publish", "private"),
+    "force": ("publish", "force"),
 }
 
 
-def _bot_from_file(ctx: typer.Context, path: Path):
-    """The bot of a --config file, with the options typed on the command line over it."""
-    from tweetbots.botfile import read_bot_file
+def _with_bot_options(command):
+    """`command` with its own parameters, then the bot options: one list for both commands."""
+    import functools
+    import inspect
+
+    @functools.wraps(command)
+    def with_options(**options):
+        return command(**options)
+
+    shared = list(inspect.signature(_bot_options).parameters.values())
+    own = [
+        p
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "ctx" and p.kind != p.VAR_KEYWORD
+    ]
+    with_options.__signature__ = inspect.Signature(shared[:2] + own + shared[2:])
+    return with_options
+
+
+def _bot_spec(ctx: typer.Context, options: dict):
+    """The bot of the options typed (over a --config file's, if one is given)."""
+    from tweetbots.botfile import bot_from
 
     given: dict = {}
-    for option, (*parents, field) in _BOT_FILE_FIELDS.items():
-        source = ctx.get_parameter_source(option)
-        if source is None or source.name not in {"COMMANDLINE", "ENVIRONMENT"}:
-            continue  # a default: the file's value (or the BotSpec default) stands
+    for option, (*parents, field) in _BOT_FIELDS.items():
+        origin = ctx.get_parameter_source(option)
+        if origin is None or origin.name not in {"COMMANDLINE", "ENVIRONMENT"}:
+            continue
         node = given
         for parent in parents:
             node = node.setdefault(parent, {})
-        node[field] = ctx.params[option]
-    options = {param.name: param.opts[0] for param in ctx.command.params}
-    names = {".".join(path): options[option] for option, path in _BOT_FILE_FIELDS.items()}
-    return read_bot_file(path, given, _name_from_handles, names)
+        node[field] = options[option]
+    flags = {param.name: param.opts[0] for param in ctx.command.params}
+    names = {".".join(path): flags[option] for option, path in _BOT_FIELDS.items()}
+    return bot_from(given, options["config"], _name_from_handles, names)
+
+
+@app.command("train")
+@_with_bot_options
+def train_command(ctx: typer.Context, **options) -> None:
+    """Train one bot from its sources (or a --config file) and publish it."""
+    configure_local_environment()
+    if not options["source"] and options["config"] is None:
+        _fail("missing option '--source' (or --config FILE); see `tweetbots train --help`", 2)
+    _print_result(_run_train_bot(_validated(lambda: _bot_spec(ctx, options))))
 
 
 def _name_from_handles(sources: list[str]) -> str:
@@ -176,20 +199,6 @@ def _name_from_handles(sources: list[str]) -> str:
     from tweetbots.sources import source_handles
 
     return model_name([handle for spec in sources for handle in source_handles(spec)])
-
-
-def _train_settings(**options):
-    """TrainSettings from the given options; a bad value is one line naming its option."""
-    from pydantic import ValidationError
-
-    from tweetbots.stages.fine_tune import TrainSettings
-
-    try:
-        return TrainSettings(**{k: v for k, v in options.items() if v is not None})
-    except ValidationError as error:
-        first = error.errors()[0]
-        option = "--" + str(first["loc"][0]).replace("_", "-")
-        _fail(f"{option}: {first['msg']}", 2)
 
 
 @app.command()
@@ -267,24 +276,25 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
 
 
 @app.command("plan")
+@_with_bot_options
 def plan_command(
-    name: Annotated[
-        str | None, typer.Argument(help="bot name; alone: a bot of prefect.yaml's nightly")
-    ] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="as for train")] = None,
-    base_model: Annotated[str, typer.Option(help="as for train")] = "gpt2",
-    target: Annotated[str | None, typer.Option(help="as for train")] = None,
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="the plan as JSON")] = False,
+    **options,
 ) -> None:
     """Which stages a run of the bot would execute now, and why; runs none of them.
 
-    Sensing is real: a network source's new posts are stored (the run will not fetch
-    them again).
+    The bot is given as to `train`, or by its name alone when prefect.yaml's nightly lists
+    it. Sensing is real: a network source's new posts are stored, and the run that follows
+    does not fetch them again.
     """
     configure_local_environment()
     from tweetbots.plan import plan_bot
 
-    bot = _validated(lambda: _bot_to_plan(name, source, base_model, target))
+    if options["source"] or options["config"]:
+        bot = _validated(lambda: _bot_spec(ctx, options))
+    else:
+        bot = _validated(lambda: _nightly_bot(options["name"]))
     plan = _validated(lambda: plan_bot(bot))
     if as_json:
         typer.echo(plan.model_dump_json(indent=2))
@@ -297,26 +307,17 @@ def plan_command(
         typer.echo(f"published: {plan.published_url}")
 
 
-def _bot_to_plan(name, sources, base_model, target):
-    """The bot from the options, or (a name alone) the nightly's bot of that name."""
-    from tweetbots.config import BotSpec
-    from tweetbots.stages.publish import PublishSettings
-
-    if sources:
-        return BotSpec(
-            name=name or _name_from_handles(sources),
-            sources=sources,
-            base_model=base_model,
-            publish=PublishSettings(target=target),
-        )
+def _nightly_bot(name: str | None):
+    """The bot of that name in prefect.yaml's nightly."""
     from flows.stack import nightly_bots
+    from tweetbots.config import BotSpec
 
     listed = nightly_bots()
     if name not in listed:
         known = ", ".join(sorted(listed)) or "none"
         raise ValueError(
             f"no bot {name!r} in prefect.yaml's nightly (it lists: {known}): "
-            "pass its --source options, or add it there"
+            "give its --source options or --config, or add it there"
         )
     return BotSpec.model_validate(listed[name])
 

@@ -21,9 +21,11 @@ def show_eval_report(output: StageOutput) -> None:
 
 
 def log_report(wandb_run: StageRun, output: StageOutput) -> None:
+    """The samples as a table, the predictions picture as an image, the scores."""
     report = output.summary
     samples = [[s["prompt"], s["text"]] for s in report["samples"]]
     wandb_run.log_table("samples", ["prompt", "text"], samples)
+    wandb_run.log_image("predictions", output.path / "predictions.png", f"@{output.bot}")
     wandb_run.summarize({k: report[k] for k in EVAL_METRICS})
 
 

@@ -51,7 +51,11 @@ def report_progress(arguments: dict[str, Any], wandb_run: StageRun) -> dict[str,
 
 
 def summarize_training(wandb_run: StageRun, output: StageOutput) -> None:
-    wandb_run.summarize({k: output.summary[k] for k in ("final_loss", "tokens_per_s", "steps")})
+    """The run's results, and in its config what the settings left open: the learning
+    rate (empty: the base model's default) and the device (auto) it really trained with."""
+    summary = output.summary
+    wandb_run.update_config({k: summary[k] for k in ("learning_rate", "device")})
+    wandb_run.summarize({k: summary[k] for k in ("final_loss", "tokens_per_s", "steps")})
 
 
 # Retried once: a preempted or killed fine-tune resumes from its last checkpoint. The

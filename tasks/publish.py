@@ -6,7 +6,7 @@ from typing import Any
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 
-from tasks.runtime import NETWORK_RETRIES, artifact_key, secret
+from tasks.runtime import NETWORK_RETRIES, artifact_key, secret, wandb_api_key
 from tasks.stage import stage_task
 from tweetbots import lineage
 from tweetbots.lineage import StageRun
@@ -35,7 +35,7 @@ def publishing_runtime(arguments: dict[str, Any], _wandb_run: StageRun) -> dict[
     """The token (a Secret block or HF_TOKEN, never a parameter), the commit message, and
     the W&B runs the card links (online, whichever flow run made them)."""
     model, cleaned = arguments["model"], arguments["cleaned"]
-    key = secret("wandb-api-key", "WANDB_API_KEY")
+    key = wandb_api_key()
     return {
         "token": secret("hf-token", "HF_TOKEN"),
         "message": commit_message(model.bot),

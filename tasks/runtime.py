@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from tweetbots import lineage
-from tweetbots.store import StageOutput
+from tweetbots.store import OutputKey, StageOutput
 
 # Transport failures by class name: httpx, huggingface_hub's vendored httpx2 and requests
 # each have their own hierarchy, and a stage may raise any of them.
@@ -111,19 +111,31 @@ def artifact_key(bot: str, what: str) -> str:
 
 
 @contextmanager
-def lineage_run(stage: str, bot: str, inputs: list[StageOutput]) -> Iterator[lineage.StageRun]:
-    """The stage's W&B run, open while the body runs (group = this flow run); afterwards the
-    Prefect run page links it. Only executed stages get one: a cached stage logs nothing."""
+def lineage_run(key: OutputKey, inputs: list[StageOutput]) -> Iterator[lineage.StageRun]:
+    """The W&B run of the stage making `key`'s output, open while the body runs (group =
+    this flow run; config = what decides the output); afterwards the Prefect run page links
+    it. Only executed stages get one: a cached stage logs nothing."""
+    stage, bot = key.stage, key.bot
     with lineage.stage_run(
         stage,
         group=str(flow_run.id or "local"),
         inputs=[lineage.artifact_ref(i) for i in inputs],
-        config={"bot": bot, "prefect_flow_run": flow_run.ui_url or flow_run.id},
-        api_key=secret("wandb-api-key", "WANDB_API_KEY"),
+        config={
+            "bot": bot,
+            "prefect_flow_run": flow_run.ui_url or flow_run.id,
+            **lineage.run_config(key, inputs),
+        },
+        api_key=wandb_api_key(),
         name=f"{bot}-{stage}",
     ) as run:
         yield run
     _link_wandb_run(stage, bot, run)
+
+
+def wandb_api_key() -> str | None:
+    """The W&B key of the Secret block `wandb-api-key`, else WANDB_API_KEY; None lets
+    wandb use the user's own login (`wandb login`)."""
+    return secret("wandb-api-key", "WANDB_API_KEY")
 
 
 def _link_wandb_run(stage: str, bot: str, run: lineage.StageRun) -> None:

@@ -8,7 +8,9 @@ adds what every stage needs from Prefect:
   settings, the stage's code version) plus a presence token, so an unchanged stage never
   runs twice, and one whose output was deleted or corrupted runs again;
 - its W&B run, open while the stage works (job type and artifact type: the stage's name),
-  declaring the inputs the stage's key names and logging its output as an artifact;
+  declaring the inputs the stage's key names, its config what decided the output (the
+  key's settings, each input's settings and counts, then the output's own counts), and
+  logging its output as an artifact;
 - what the task declares on top: retries, a timeout that fits the stage, a slot it must
   hold, runtime values its `run` takes (secrets, callbacks) and its run-page artifacts.
 """
@@ -25,7 +27,7 @@ from prefect import task
 from prefect.cache_policies import CachePolicy
 
 from tasks.runtime import lineage_run, show_on_run_page
-from tweetbots.lineage import StageRun, artifact_ref
+from tweetbots.lineage import StageRun, artifact_ref, data_counts
 from tweetbots.store import OutputKey, StageOutput, data_root, fingerprint, is_complete
 
 # Runtime values a stage's `run` takes (keyword-only: never task parameters, so a token
@@ -55,9 +57,10 @@ def stage_task(
         arguments = bound.arguments
         key = _output_key(stage, arguments)
         inputs = _declared_inputs(arguments, key)
-        with slot(), lineage_run(stage.NAME, key.bot, inputs) as wandb_run:
+        with slot(), lineage_run(key, inputs) as wandb_run:
             extras = runtime(arguments, wandb_run) if runtime else {}
             output = stage.run(**arguments, **extras)
+            wandb_run.update_config({"data": data_counts(output.summary)})
             wandb_run.log_outputs([artifact_ref(output)])
             if to_wandb:
                 to_wandb(wandb_run, output)

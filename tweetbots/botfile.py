@@ -1,4 +1,5 @@
-"""A bot described in a file: `tweetbots train --config bot.yaml` (or `bot.toml`).
+"""A bot described in a file: `tweetbots train --config bot.yaml` (or `bot.toml`),
+and the options of `train` and `plan` whether or not a file is given (`bot_from`).
 
 The file holds a `BotSpec`'s fields (name, sources, base_model, tokenize, train, evaluate,
 publish), checked by the same pydantic model as the UI's form. Values given on the command
@@ -28,27 +29,25 @@ class BotFileError(ValueError):
     """A bot file that cannot be used: one line naming the file, the field and the fix."""
 
 
-def read_bot_file(
-    path: Path,
-    overrides: dict[str, Any] | None = None,
+def bot_from(
+    given: dict[str, Any],
+    path: Path | None = None,
     default_name: Callable[[list[str]], str] | None = None,
-    override_names: dict[str, str] | None = None,
+    given_names: dict[str, str] | None = None,
 ) -> BotSpec:
-    """The bot a file describes, `overrides` (nested like the file) taking precedence.
+    """The bot of the fields `given` (nested like a file), over a bot file's if there is one.
 
     Without a name in either, `default_name(sources)` names it (the CLI: the handles).
-    `override_names` says how the caller calls an overriding field (`publish.target`:
-    `--target`), for the error when its value is bad.
+    `given_names` says how the caller calls a given field (`publish.target`: `--target`),
+    for the one-line error when its value is bad.
     """
-    overrides = overrides or {}
-    fields = _merged(load_bot_file(path), overrides)
+    fields = _merged(load_bot_file(path), given) if path else dict(given)
     if "name" not in fields and default_name and isinstance(fields.get("sources"), list):
         fields["name"] = default_name(fields["sources"])
     try:
         return BotSpec.model_validate(fields)
     except ValidationError as error:
-        problem = _first_problem(error, path, overrides, override_names or {})
-        raise BotFileError(problem) from None
+        raise BotFileError(_first_problem(error, path, given, given_names or {})) from None
 
 
 def load_bot_file(path: Path) -> dict[str, Any]:
@@ -97,15 +96,16 @@ def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _first_problem(
-    error: ValidationError, path: Path, overrides: dict[str, Any], names: dict[str, str]
+    error: ValidationError, path: Path | None, given: dict[str, Any], names: dict[str, str]
 ) -> str:
     """The first invalid field, named as written, and where its value came from."""
     problem = error.errors()[0]
     location = [str(part) for part in problem["loc"]]
     field = ".".join(location) or "the bot"
     message = " ".join(problem["msg"].removeprefix("Value error, ").split())
-    if _given_in(overrides, location):
-        return f"{_caller_name(location, names) or field} (over {path}): {message}"
+    if _given_in(given, location) or path is None:
+        name = _caller_name(location, names) or field
+        return f"{name} (over {path}): {message}" if path else f"{name}: {message}"
     if problem["type"] == "missing":
         return f"bot file {path}: {field} is missing; add it to the file"
     return f"bot file {path}: {field}: {message}; fix {field} in the file"

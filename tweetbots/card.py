@@ -1,9 +1,10 @@
 """The model card: the original's sections and data table, in UTF-8, plus Hub metadata.
 
-Section order follows the published cards in shared/seeds/. Everything a user controls
-(display names, avatar URLs, handles) is escaped for the place it lands: YAML through a
-real YAML emitter, HTML with `html.escape`, Markdown text with its punctuation
-backslash-escaped as well.
+Section order follows the published cards in shared/seeds/. The metadata is built and read
+back with huggingface_hub's own card classes (`ModelCardData`, `EvalResult`, `ModelCard`),
+as the Hub reads it. Everything a user controls (display names, avatar URLs, handles) is
+escaped for the place it lands: YAML through a real YAML emitter, HTML with `html.escape`,
+Markdown text with its punctuation backslash-escaped as well.
 """
 
 import html
@@ -12,6 +13,8 @@ from urllib.parse import quote
 
 import yaml
 from pydantic import BaseModel, field_validator
+
+TINY = "tiny"  # the base built here from the bot's posts (tweetbots.stages.base_model)
 
 REPO_URL = "https://github.com/tweetbots/tweetbots"
 # The original cards' data table: (row label, CleanStats field).
@@ -41,7 +44,10 @@ class CardUser(BaseModel):
 class CardData(BaseModel):
     model_id: str
     users: list[CardUser]
-    base_model: str
+    base_model: str  # as the bot names it: a Hub id, a local directory, or `tiny`
+    base_model_id: str | None = None  # its canonical Hub id; None when not on the Hub
+    license: str | None = None  # a Hub license id (mit, apache-2.0, ...)
+    language: str = "en"
     perplexity: float
     base_perplexity: float
     thumbnail: str | None = None
@@ -84,58 +90,51 @@ def render_card(card: CardData) -> str:
         _training_data(card),
         _training_procedure(card),
         _how_to_use(card),
-        _limitations(),
+        _limitations(card),
         _about(),
     ]
     return "\n\n".join(sections) + "\n"
 
 
 def read_card_perplexity(card_text: str) -> float | None:
-    """The validation perplexity a published card declares in its model-index, if any."""
-    match = re.match(r"^---\n(.*?)\n---\n", card_text, re.DOTALL)
-    if not match:
-        return None
+    """The validation perplexity a published card declares in its model-index, if any,
+    read as the Hub reads it (`huggingface_hub.ModelCard`); None if it cannot be read."""
+    from huggingface_hub import ModelCard
+
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
-        for result in meta.get("model-index", [{}])[0].get("results", []):
-            for metric in result.get("metrics", []):
-                if metric.get("type") == "perplexity":
-                    return float(metric["value"])
-    except (yaml.YAMLError, AttributeError, IndexError, KeyError, TypeError, ValueError):
+        results = ModelCard(card_text, ignore_metadata_errors=True).data.eval_results or []
+        value = next((r.metric_value for r in results if r.metric_type == "perplexity"), None)
+        return None if value is None else float(value)
+    except (yaml.YAMLError, TypeError, ValueError):  # not YAML, not a mapping, not a number
         return None
-    return None
 
 
 def _front_matter(card: CardData) -> str:
-    meta = {
-        "language": "en",
-        "thumbnail": card.thumbnail,
-        "tags": ["huggingtweets", "tweetbots", "text-generation"],
-        "widget": [{"text": "My dream is"}],
-        "library_name": "transformers",
-        "pipeline_tag": "text-generation",
-        "base_model": card.base_model if _is_hub_id(card.base_model) else None,
-        "model-index": [
-            {
-                "name": card.model_id,
-                "results": [
-                    {
-                        "task": {"type": "text-generation", "name": "Text Generation"},
-                        "dataset": {"type": "posts", "name": f"posts behind {card.model_id}"},
-                        "metrics": [
-                            {
-                                "type": "perplexity",
-                                "name": "Validation perplexity",
-                                "value": round(card.perplexity, 4),
-                            }
-                        ],
-                    }
-                ],
-            }
+    from huggingface_hub import EvalResult, ModelCardData
+
+    meta = ModelCardData(
+        language=card.language,
+        license=card.license,
+        base_model=card.base_model_id,
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["huggingtweets", "tweetbots", "text-generation"],
+        thumbnail=card.thumbnail,
+        widget=[{"text": "My dream is"}],
+        model_name=card.model_id,
+        eval_results=[
+            EvalResult(
+                task_type="text-generation",
+                task_name="Text Generation",
+                dataset_type="posts",
+                dataset_name=f"posts behind {card.model_id}",
+                metric_type="perplexity",
+                metric_name="Validation perplexity",
+                metric_value=round(card.perplexity, 4),
+            )
         ],
-    }
-    meta = {k: v for k, v in meta.items() if v is not None}
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---"
+    )
+    return "---\n" + meta.to_yaml() + "\n---"
 
 
 def _header(card: CardData) -> str:
@@ -232,8 +231,6 @@ def _whose_posts(card: CardData) -> str:
 
 
 def _training_procedure(card: CardData) -> str:
-    base = card.base_model
-    base_link = f"[{base}](https://huggingface.co/{base})" if _is_hub_id(base) else f"`{base}`"
     run = (
         f"Hyperparameters and metrics are recorded in the [W&B training run]"
         f"({card.wandb_train_url}) for full transparency and reproducibility."
@@ -248,12 +245,26 @@ def _training_procedure(card: CardData) -> str:
     )
     return (
         "## Training procedure\n\n"
-        f"The model is based on a pre-trained GPT-2 model ({base_link}) which is fine-tuned on "
-        f"@{_markdown(card.model_id.split('/')[-1])}'s posts.\n\n{run}\n\n"
+        f"{_based_on(card)}\n\n{run}\n\n"
         f"At the end of training, {final_model} is logged and versioned.\n\n"
         f"Validation perplexity: **{card.perplexity:.2f}** (base model: "
         f"{card.base_perplexity:.2f}), on held-out posts."
     )
+
+
+def _based_on(card: CardData) -> str:
+    """What the model started from, as it is: `tiny` knew nothing before these posts."""
+    posts = f"@{_markdown(card.model_id.split('/')[-1])}'s posts"
+    if card.base_model == TINY:
+        return (
+            "The model is a tiny GPT-2 built here (`tiny`: 2 layers, random weights, a "
+            f"tokenizer learned from the same posts): it knew no text before it was trained "
+            f"from scratch on {posts}."
+        )
+    if card.base_model_id:
+        link = f"[{card.base_model_id}](https://huggingface.co/{card.base_model_id})"
+        return f"The model is based on the pre-trained {link}, which is fine-tuned on {posts}."
+    return f"The model is based on `{_markdown(card.base_model)}`, which is fine-tuned on {posts}."
 
 
 def _how_to_use(card: CardData) -> str:
@@ -269,11 +280,16 @@ def _how_to_use(card: CardData) -> str:
     )
 
 
-def _limitations() -> str:
+def _limitations(card: CardData) -> str:
+    inherited = (
+        "The model knows only these posts: it is far too small to write well, and repeats "
+        "their words and phrases."
+        if card.base_model == TINY
+        else "The model suffers from [the same limitations and bias as GPT-2]"
+        "(https://huggingface.co/openai-community/gpt2#limitations-and-bias)."
+    )
     return (
-        "## Limitations and bias\n\n"
-        "The model suffers from [the same limitations and bias as GPT-2]"
-        "(https://huggingface.co/gpt2#limitations-and-bias).\n\n"
+        f"## Limitations and bias\n\n{inherited}\n\n"
         "In addition, the data present in the user's posts further affects the text generated "
         "by the model."
     )
@@ -283,14 +299,6 @@ def _about() -> str:
     return (
         "## About\n\n*Built with tweetbots*\n\n"
         f"For more details, visit the [project repository]({REPO_URL})."
-    )
-
-
-def _is_hub_id(name: str) -> bool:
-    return (
-        name != "tiny"
-        and not name.startswith(("/", ".", "~"))
-        and bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name))
     )
 
 

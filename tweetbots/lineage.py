@@ -20,7 +20,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tweetbots.store import MANIFEST, StageOutput, data_root
+from tweetbots.store import (
+    MANIFEST,
+    CorruptOutputError,
+    OutputKey,
+    StageOutput,
+    data_root,
+    read_manifest,
+)
 from tweetbots.wandb_records import OfflineRun
 
 log = logging.getLogger(__name__)
@@ -67,7 +74,9 @@ def _wandb_dir() -> Path:
 
 
 def wandb_mode(api_key: str | None = None) -> str:
-    """'disabled' without wandb; else WANDB_MODE, or online only when there is a key."""
+    """'disabled' without wandb; else WANDB_MODE when set; else online when the user is
+    logged in to W&B (`api_key` from the Secret block, or wandb's own credentials),
+    offline otherwise."""
     try:
         import wandb  # noqa: F401
     except ImportError:
@@ -75,7 +84,29 @@ def wandb_mode(api_key: str | None = None) -> str:
     mode = os.environ.get("WANDB_MODE")
     if mode:
         return "offline" if mode == "dryrun" else mode
-    return "online" if api_key or os.environ.get("WANDB_API_KEY") else "offline"
+    return "online" if api_key or logged_in() else "offline"
+
+
+def logged_in() -> bool:
+    """Whether wandb has credentials of its own, where `wandb.init` looks for them:
+    WANDB_API_KEY or an identity token file, the netrc entry `wandb login` wrote for the
+    W&B host (WANDB_BASE_URL's, or wandb's default: wandb knows its own aliases), or the
+    `api_key` of a settings file. Asked without a prompt, a request or a write; the key
+    itself is only tested for presence."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    try:
+        from wandb.sdk import wandb_setup
+        from wandb.sdk.lib import wbauth  # wandb's own netrc reader (wandb >= 0.24.1)
+
+        settings = wandb_setup.singleton().settings
+        return bool(settings.api_key or wbauth.read_netrc_auth(host=settings.base_url))
+    except Exception as error:  # noqa: BLE001 - a malformed key must not stop the work
+        log.warning(
+            "W&B credentials not usable, runs stay offline (%s): fix them with `wandb login`",
+            " ".join(str(error).split()),
+        )
+        return False
 
 
 # -- stage outputs as artifacts --------------------------------------------------------
@@ -144,6 +175,53 @@ def _artifact(ref: ArtifactRef):
     return artifact
 
 
+# -- what decided a stage's output, as its run's config ---------------------------------
+
+
+def run_config(key: OutputKey, inputs: list[StageOutput]) -> dict[str, Any]:
+    """What decided the output `key` names, for the run's config: the stage's settings and
+    code, and each input's own key (its settings and what it read, a Hub base model's
+    revision, say) with its data counts. Runs of a stage then compare in the W&B UI by
+    `settings.*` and, say, `tokenize.settings.block_size`."""
+    upstream: dict[str, list[dict[str, Any]]] = {}
+    for output in inputs:
+        upstream.setdefault(output.stage, []).append(_decided(output))
+    return {
+        "stage": key.stage,
+        "fingerprint": key.fingerprint,
+        "code": key.code,
+        "settings": key.settings,
+        "read": key.inputs,
+        # One entry per input stage; a list only where a stage reads several (scrapes).
+        **{stage: found[0] if len(found) == 1 else found for stage, found in upstream.items()},
+    }
+
+
+def _decided(output: StageOutput) -> dict[str, Any]:
+    try:
+        key = read_manifest(output.path).get("key") or {}
+    except CorruptOutputError:  # an input the stage itself will refuse: nothing to record
+        key = {}
+    return {
+        "settings": key.get("settings", {}),
+        "read": key.get("inputs", {}),
+        "data": data_counts(output.summary),
+    }
+
+
+def data_counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The counts in a stage's summary (posts, blocks, tokens, steps...): its integers,
+    nested as they are; settings left out (the key has them)."""
+    counts: dict[str, Any] = {}
+    for name, value in summary.items():
+        if isinstance(value, dict) and name != "settings":
+            if nested := data_counts(value):
+                counts[name] = nested
+        elif isinstance(value, int) and not isinstance(value, bool):
+            counts[name] = value
+    return counts
+
+
 # -- one run per stage -----------------------------------------------------------------
 
 
@@ -174,6 +252,17 @@ class StageRun:
             import wandb
 
             self._run.log({key: wandb.Table(columns=columns, data=rows)})
+
+    def log_image(self, key: str, path: Path, caption: str | None = None) -> None:
+        if self._open:
+            import wandb
+
+            self._run.log({key: wandb.Image(str(path), caption=caption)})
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        """Add to the run's config what is known only once the stage ran (its counts)."""
+        if self._open and values:
+            self._run.config.update(values, allow_val_change=True)
 
     def log_outputs(self, outputs: list[ArtifactRef]) -> None:
         for ref in outputs if self._open else []:

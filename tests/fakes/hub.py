@@ -5,7 +5,8 @@ own request building, NDJSON commit payload and error mapping rather than a mock
 Repos live in memory. Only what the publish path calls is served:
 
     GET  /api/whoami-v2                              who the token belongs to
-    POST /api/repos/create                           create_repo (409 when it exists)
+    POST /api/repos/create                           create_repo (409 when it exists); the
+                                                     repo's visibility is kept
     POST /api/validate-yaml                          create_commit checks README.md front matter
     GET  /api/models/{ns}/{name}[/revision/main]     repo_info (create_repo after 401/403,
                                                      create_commit when nothing changed)
@@ -62,6 +63,7 @@ class Commit:
 class Repo:
     files: dict[str, bytes] = field(default_factory=dict)
     commits: list[Commit] = field(default_factory=list)
+    private: bool = False  # the Hub's default for a user's repo
 
     @property
     def head(self) -> str:
@@ -179,7 +181,9 @@ class FakeHub:
                 409,
                 {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"},
             )
-        repo = Repo()
+        # The client sends `visibility`; older clients sent `private`.
+        private = payload.get("visibility") == "private" or payload.get("private") is True
+        repo = Repo(private=private)
         # Like the Hub: a new repo starts with one commit holding .gitattributes.
         repo.commit("initial commit", "", {".gitattributes": b"*.safetensors filter=lfs\n"})
         self.repos[repo_id] = repo
@@ -203,7 +207,7 @@ class FakeHub:
             {
                 "id": match["repo"],
                 "sha": repo.head,
-                "private": True,
+                "private": repo.private,
                 "siblings": [{"rfilename": p} for p in sorted(repo.files)],
             },
         )

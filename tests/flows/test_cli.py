@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -81,10 +82,15 @@ def test_train_then_generate_through_the_cli(prefect_server, data_root, tmp_path
             "--no-compile",
             "--target",
             f"file://{tmp_path}/hub",
+            "--license",
+            "cc-by-4.0",
+            "--language",
+            "fr",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "hub" / "baker" / "README.md").is_file()
+    card = ModelCard.load(tmp_path / "hub" / "baker" / "README.md").data
+    assert (card.license, card.language) == ("cc-by-4.0", "fr")
     model_manifest = next((data_root / "fine-tune" / "baker").glob("*/manifest.json"))
     summary = json.loads(model_manifest.read_text())["summary"]
     settings = summary["settings"]
@@ -161,7 +167,7 @@ def test_help_shows_every_bracketed_default():
     assert result.exit_code == 0, result.output
     for default in ["[1]", "[no]", "[auto]", "[the original's; tiny: 3e-3]", "[the handles"]:
         assert default in result.output, default
-    assert "[default: gpt2]" in result.output  # typer's own
+    assert "[gpt2]" in result.output and "[4]" in result.output
     assert "--config" in result.output and "--version" in runner.invoke(app, ["--help"]).output
 
 
@@ -244,8 +250,8 @@ def test_train_with_gpt2_from_the_hf_cache_offline(
     assert result.exit_code == 0, result.output
     base_manifest = next((data_root / "base-model" / "baker").glob("*/manifest.json"))
     assert json.loads(base_manifest.read_text())["summary"]["revision"] == gpt2_in_hf_cache
-    card = (tmp_path / "hub" / "baker" / "README.md").read_text()
-    assert "base_model: gpt2" in card
+    card = ModelCard.load(tmp_path / "hub" / "baker" / "README.md").data
+    assert (card.base_model, card.license) == ("openai-community/gpt2", "mit")
 
 
 def test_missing_hub_model_offline_is_one_clear_line(prefect_server, data_root, tmp_path):

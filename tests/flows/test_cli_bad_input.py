@@ -108,6 +108,8 @@ def test_stats_bad_source_is_one_line_exit_2(tmp_path, case):
         (["x" * 200], ["1-96"]),
         (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://... or hf://..."]),
         (["ok", "--target", "hf://only-one-part"], ["hf://namespace/name"]),
+        (["ok", "--license", "MIT License"], ["license 'MIT License'", "mit, apache-2.0"]),
+        (["ok", "--language", "English"], ["language 'English'", "en or fr"]),
     ],
 )
 def test_train_bad_name_or_target_is_one_line_exit_2(tmp_path, arguments, expected):
@@ -145,7 +147,7 @@ BOT_FILE = 'name = "ok"\nsources = ["file:x.csv"]\n[train]\nbatch_size = 8\n'
         (BOT_FILE.replace('"ok"', '"../x"'), [], ["bot.toml: name: bot name '../x'"]),
         (BOT_FILE, ["--target", "s3://b/x"], ["--target (over ", "bot.toml): target 's3://"]),
         (BOT_FILE, ["--source", "ftp:x"], ["--source (over ", "unknown source 'ftp:x'"]),
-        (BOT_FILE, ["--batch-size", "0"], ["--batch-size: ", "greater than or equal to 1"]),
+        (BOT_FILE, ["--batch-size", "0"], ["--batch-size (over ", "greater than or equal to 1"]),
         ("name = [", [], ["bot.toml is not valid TOML", "fix its syntax"]),
         (None, [], ["bot.toml cannot be read (No such file or directory)"]),
     ],

@@ -14,7 +14,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from flows.train_bot import train_bot
 from tweetbots.config import BotSpec
 from tweetbots.stages.evaluate import EvalSettings
-from tweetbots.stages.fine_tune import TrainSettings
+from tweetbots.stages.fine_tune import TINY_LEARNING_RATE, TrainSettings
+from tweetbots.stages.tokenize import TokenizeSettings
+from tweetbots.store import file_digest
 
 pytestmark = pytest.mark.slow
 
@@ -76,13 +78,44 @@ def test_the_fine_tune_run_has_loss_learning_rate_and_throughput_per_step(two_ru
     assert rates == sorted(rates, reverse=True) and rates[0] > rates[-1]  # cosine decay
 
 
-def test_the_evaluate_run_has_the_samples_as_a_table(two_runs):
+def test_the_fine_tune_run_records_what_decided_the_model(two_runs):
+    """Read back from the run's offline log: runs compare by these in the W&B UI."""
     _, runs, _ = two_runs
+    fine_tune = _by_stage(runs)["fine-tune"]
+    config = fine_tune.config
+    assert config["settings"] == TrainSettings(epochs=1, batch_size=8).model_dump(mode="json")
+    assert config["settings"]["learning_rate"] is None  # left open, so the rate used:
+    assert (config["learning_rate"], config["device"]) == (TINY_LEARNING_RATE, "cpu")
+    assert config["tokenize"]["settings"] == TokenizeSettings().model_dump(mode="json")
+    assert config["tokenize"]["data"]["block_size"] == 256  # capped at tiny's context
+    assert config["tokenize"]["data"]["train"]["blocks"] > 0
+    assert config["base-model"]["settings"] == {"model": "tiny"}
+    steps = fine_tune.summary["steps"]
+    assert config["data"] == {"steps": steps, "tokens": steps * 8 * 256, "resumed_from_step": 0}
+    assert (config["stage"], config["bot"]) == ("fine-tune", "loaf")
+
+
+def test_every_stage_run_records_its_settings_and_counts(two_runs):
+    _, runs, _ = two_runs
+    by_stage = _by_stage(runs)
+    assert by_stage["evaluate"].config["settings"]["prompts"] == ["My dream is"]
+    assert by_stage["evaluate"].config["fine-tune"]["settings"]["epochs"] == 1
+    assert by_stage["clean"].config["data"]["stats"]["maya_bakes"]["kept"] > 0
+    assert by_stage["tokenize"].config["data"]["val"]["posts"] > 0
+    assert by_stage["publish"].config["settings"]["force"] is False
+
+
+def test_the_evaluate_run_has_the_samples_as_a_table_and_the_predictions_image(two_runs):
+    first, runs, _ = two_runs
     evaluate = _by_stage(runs)["evaluate"]
     assert evaluate.summary["samples._type"] == "table-file"
     assert evaluate.summary["samples.nrows"] == 2
     assert sorted(a.type for a in evaluate.artifacts) == ["evaluate", "run_table"]
     assert evaluate.summary["perplexity"] > 1
+    assert evaluate.summary["predictions._type"] == "image-file"
+    image = evaluate.directory / "files" / evaluate.summary["predictions.path"]
+    published = Path(first.result().summary["predictions"])
+    assert file_digest(image) == file_digest(published)
 
 
 def test_the_prefect_run_page_points_to_each_stage_run(two_runs):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tweetbots.botfile import BotFileError, read_bot_file
+from tweetbots.botfile import BotFileError, bot_from
 from tweetbots.config import BotSpec
 
 YAML = """
@@ -42,8 +42,8 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def test_yaml_and_toml_describe_the_same_bot(tmp_path):
-    from_yaml = read_bot_file(write(tmp_path, "bot.yaml", YAML))
-    from_toml = read_bot_file(write(tmp_path, "bot.toml", TOML))
+    from_yaml = bot_from({}, write(tmp_path, "bot.yaml", YAML))
+    from_toml = bot_from({}, write(tmp_path, "bot.toml", TOML))
     assert from_yaml == from_toml
     assert from_yaml.train.epochs == 2 and from_yaml.train.batch_size == 8
     assert from_yaml.train.grad_accum == 1  # not in the file: BotSpec's default
@@ -51,9 +51,9 @@ def test_yaml_and_toml_describe_the_same_bot(tmp_path):
 
 
 def test_given_values_override_the_files_field_by_field(tmp_path):
-    bot = read_bot_file(
-        write(tmp_path, "bot.yml", YAML),
+    bot = bot_from(
         {"train": {"epochs": 0.5}, "sources": ["file:other.csv"]},
+        write(tmp_path, "bot.yml", YAML),
     )
     assert bot.train.epochs == 0.5
     assert bot.train.batch_size == 8  # the file's, beside the overridden epochs
@@ -63,7 +63,7 @@ def test_given_values_override_the_files_field_by_field(tmp_path):
 
 def test_a_file_without_a_name_is_named_by_the_callers_rule(tmp_path):
     path = write(tmp_path, "bot.yaml", 'sources: ["file:a.csv", "file:b.csv"]\n')
-    bot = read_bot_file(path, default_name=lambda sources: f"n{len(sources)}")
+    bot = bot_from({}, path, default_name=lambda sources: f"n{len(sources)}")
     assert bot.name == "n2"
 
 
@@ -82,7 +82,7 @@ def test_a_file_without_a_name_is_named_by_the_callers_rule(tmp_path):
 def test_a_bad_field_is_one_line_naming_the_file_and_the_field(tmp_path, name, text, expected):
     path = write(tmp_path, name, text)
     with pytest.raises(BotFileError) as error:
-        read_bot_file(path)
+        bot_from({}, path)
     message = str(error.value)
     assert message.startswith(f"bot file {path}: ") and expected in message
     assert "\n" not in message
@@ -104,27 +104,27 @@ def test_a_bad_field_is_one_line_naming_the_file_and_the_field(tmp_path, name, t
 def test_an_unreadable_file_is_one_line(tmp_path, name, text, expected):
     path = write(tmp_path, name, text)
     with pytest.raises(BotFileError) as error:
-        read_bot_file(path)
+        bot_from({}, path)
     assert f"bot file {path}" in str(error.value) and expected in str(error.value)
     assert "\n" not in str(error.value)
 
 
 def test_a_missing_or_binary_file_is_one_line(tmp_path):
     with pytest.raises(BotFileError, match="cannot be read .No such file"):
-        read_bot_file(tmp_path / "none.yaml")
+        bot_from({}, tmp_path / "none.yaml")
     (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(BotFileError, match="cannot be read .not UTF-8 text"):
-        read_bot_file(tmp_path / "latin1.yaml")
+        bot_from({}, tmp_path / "latin1.yaml")
 
 
 def test_a_bad_value_given_over_the_file_is_named_as_the_caller_names_it(tmp_path):
     path = write(tmp_path, "bot.yaml", YAML)
     names = {"sources": "--source", "train.batch_size": "--batch-size"}
     with pytest.raises(BotFileError) as error:
-        read_bot_file(path, {"sources": ["file:a.csv", "ftp:x"]}, override_names=names)
+        bot_from({"sources": ["file:a.csv", "ftp:x"]}, path, given_names=names)
     assert str(error.value).startswith(f"--source (over {path}): unknown source 'ftp:x'")
     with pytest.raises(BotFileError) as error:
-        read_bot_file(path, {"train": {"batch_size": 0}}, override_names=names)
+        bot_from({"train": {"batch_size": 0}}, path, given_names=names)
     assert str(error.value).startswith(f"--batch-size (over {path}): Input should be greater")
 
 
@@ -134,5 +134,11 @@ def test_the_file_is_checked_like_the_ui_form(tmp_path):
     with pytest.raises(Exception) as form:
         BotSpec.model_validate({"name": "maya", "sources": ["file:x"], "train": {"batch_size": 0}})
     with pytest.raises(BotFileError) as file:
-        read_bot_file(write(tmp_path, "bot.yaml", text))
+        bot_from({}, write(tmp_path, "bot.yaml", text))
     assert form.value.errors()[0]["msg"] in str(file.value)
+
+
+def test_without_a_file_a_bad_given_value_is_named_as_the_caller_names_it():
+    with pytest.raises(BotFileError) as error:
+        bot_from({"name": "ok", "sources": ["ftp:x"]}, given_names={"sources": "--source"})
+    assert str(error.value).startswith("--source: unknown source 'ftp:x'")

@@ -31,6 +31,8 @@ def _card(n: int) -> str:
             model_id="me/bot",
             users=_users(n),
             base_model="gpt2",
+            base_model_id="openai-community/gpt2",
+            license="mit",
             perplexity=31.4159,
             base_perplexity=80.0,
         )
@@ -69,10 +71,56 @@ def test_card_is_utf8_and_has_hub_metadata():
     meta = yaml.safe_load(text.split("---\n")[1])
     assert meta["library_name"] == "transformers"
     assert meta["pipeline_tag"] == "text-generation"
-    assert meta["base_model"] == "gpt2"
+    assert meta["base_model"] == "openai-community/gpt2"
     assert "huggingtweets" in meta["tags"]
     assert meta["widget"] == [{"text": "My dream is"}]
     assert read_card_perplexity(text) == 31.4159
+
+
+def test_card_metadata_round_trips_through_huggingface_hubs_card_classes():
+    """Read back as the Hub reads it: `ModelCard`, its `ModelCardData` and `EvalResult`s."""
+    from huggingface_hub import ModelCard
+
+    text = render_card(
+        CardData(
+            model_id="me/bot",
+            users=_users(1),
+            base_model="gpt2",
+            base_model_id="openai-community/gpt2",
+            license="mit",
+            language="fr",
+            perplexity=31.41592,
+            base_perplexity=80.0,
+            thumbnail="https://hub.example/me/bot/resolve/main/predictions.png",
+        )
+    )
+    data = ModelCard(text).data
+    assert (data.license, data.language) == ("mit", "fr")
+    assert data.base_model == "openai-community/gpt2"
+    assert (data.library_name, data.pipeline_tag) == ("transformers", "text-generation")
+    assert data.thumbnail == "https://hub.example/me/bot/resolve/main/predictions.png"
+    (result,) = data.eval_results
+    assert (result.task_type, result.dataset_type, result.metric_type) == (
+        "text-generation",
+        "posts",
+        "perplexity",
+    )
+    assert result.metric_value == 31.4159 == read_card_perplexity(text)
+    assert data.model_name == "me/bot"
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    [
+        "foo: [unclosed",  # not YAML
+        "- a list\n- not a mapping",
+        "model-index: 3",  # not a model-index
+        "model-index:\n- name: x\n  results:\n  - task: {type: t}\n    metrics:\n"
+        "    - {type: perplexity, value: twelve}",  # not a number (nor a dataset)
+    ],
+)
+def test_a_card_whose_metadata_cannot_be_read_declares_no_perplexity(front_matter):
+    assert read_card_perplexity(f"---\n{front_matter}\n---\n# bot\n") is None
 
 
 def test_user_text_cannot_inject_html_or_break_the_table():
@@ -81,7 +129,7 @@ def test_user_text_cannot_inject_html_or_break_the_table():
     assert all(len(row) == 4 for row in _table(text))
 
 
-def test_tiny_base_is_not_declared_as_a_hub_model():
+def test_tiny_base_is_not_declared_as_a_hub_model_nor_called_pre_trained():
     text = render_card(
         CardData(
             model_id="/tmp/x/bot",
@@ -91,7 +139,17 @@ def test_tiny_base_is_not_declared_as_a_hub_model():
             base_perplexity=900.0,
         )
     )
-    assert "base_model" not in yaml.safe_load(text.split("---\n")[1])
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert "base_model" not in meta and "license" not in meta  # built here: none to inherit
+    assert "pre-trained" not in text
+    assert "trained from scratch on @bot's posts." in text
+    assert "limitations and bias as GPT-2" not in text
+
+
+def test_a_hub_base_is_linked_by_its_canonical_id():
+    text = _card(1)
+    link = "[openai-community/gpt2](https://huggingface.co/openai-community/gpt2)"
+    assert f"The model is based on the pre-trained {link}, which is fine-tuned on" in text
 
 
 def test_model_name_is_the_originals():

@@ -2,6 +2,9 @@
 
 import base64
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +17,7 @@ from flows.cli import app
 from tweetbots import lineage
 from tweetbots.stages import publish
 from tweetbots.stages.publish import PublishSettings
-from tweetbots.store import StageOutput, building, write_manifest
+from tweetbots.store import OutputKey, StageOutput, building, write_manifest
 
 TEST_KEY = "tweetbots-test-key-" + "7" * 21  # W&B keys are 40 characters
 
@@ -27,11 +30,15 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
     return tmp_path / "wandb-home" / "wandb"
 
 
-def _output(stage: str, directory: Path, files: dict[str, bytes], **summary) -> StageOutput:
+def _output(
+    stage: str, directory: Path, files: dict[str, bytes], key: dict | None = None, **summary
+) -> StageOutput:
     with building(directory) as tmp:
         for name, content in files.items():
             (tmp / name).write_bytes(content)
-        write_manifest(tmp, stage=stage, bot="bot", fingerprint=directory.name, summary=summary)
+        write_manifest(
+            tmp, stage=stage, bot="bot", fingerprint=directory.name, key=key, summary=summary
+        )
     return StageOutput(
         stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
     )
@@ -65,6 +72,55 @@ def test_an_input_recorded_offline_is_the_digest_its_producer_logged(data_root, 
         }
     ]
     assert [a.files for a in consumer.artifacts] == [{"train.npy": _md5(b"123")}]
+
+
+def test_a_runs_config_holds_what_decided_its_output(data_root, runs_dir):
+    """The key's settings and code, each input's key and counts, then the output's counts:
+    read back from the run's offline log."""
+    revision = "e7da7f221d5bf496a48136c0cd264e630fe9fcc8"
+    base_dir = data_root / "base-model" / "bot" / "b1"
+    base = _output(
+        "base-model",
+        base_dir,
+        {"config.json": b"{}"},
+        key={"settings": {"model": "gpt2"}, "inputs": {"revision": revision}},
+        model="gpt2",
+        model_dir=str(base_dir),
+        revision=revision,
+    )
+    tokens = _output(
+        "tokenize",
+        data_root / "tokenize" / "bot" / "t1",
+        {"train.npy": b"1"},
+        block_size=1024,
+        train={"posts": 90, "blocks": 3, "tokens": 3072},
+        settings={"block_size": 2048},
+    )
+    key = OutputKey(
+        stage="fine-tune",
+        bot="bot",
+        code="c0de",
+        inputs={"tokenize": "t1", "base-model": "b1"},
+        settings={"epochs": 4.0, "learning_rate": 1e-4, "batch_size": 8, "seed": 42},
+    )
+    inputs = [lineage.artifact_ref(tokens), lineage.artifact_ref(base)]
+    with lineage.stage_run(
+        "fine-tune", "flow-1", inputs, lineage.run_config(key, [tokens, base])
+    ) as run:
+        run.update_config({"data": lineage.data_counts({"steps": 12, "final_loss": 2.5})})
+
+    (logged,) = wait_for_runs(runs_dir, 1)
+    config = logged.config
+    assert config["settings"] == key.settings and config["code"] == "c0de"
+    assert config["fingerprint"] == key.fingerprint and config["read"] == key.inputs
+    assert config["base-model"]["settings"] == {"model": "gpt2"}
+    assert config["base-model"]["read"] == {"revision": revision}
+    assert config["tokenize"]["data"] == {
+        "block_size": 1024,
+        "train": {"posts": 90, "blocks": 3, "tokens": 3072},
+    }  # the counts, without the settings the summary repeats
+    assert config["data"] == {"steps": 12}
+    assert [i["name"] for i in config["inputs"]] == ["bot-tokenize", "bot-base-model"]
 
 
 def test_the_digest_follows_the_content_not_its_place_or_manifest(data_root):
@@ -219,3 +275,84 @@ def test_lineage_sync_declares_the_version_with_the_recorded_digest(monkeypatch)
 
     assert lineage.sync_lineage(links, api_key=TEST_KEY) == 2
     assert api.used == [("me/tweetbots/r1", "d-same"), ("me/tweetbots/r1", "d-old")]
+
+
+# -- online when logged in, the usual ways; WANDB_MODE wins -----------------------------
+
+_WANDB_LOGIN_ENV = {
+    "WANDB_MODE", "WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_IDENTITY_TOKEN_FILE",
+    "WANDB_CONFIG_DIR", "NETRC", "XDG_CONFIG_HOME",
+}  # fmt: skip
+_MODES_AS_A_NEW_PROCESS_SEES_THEM = """
+import logging, os, sys
+logging.basicConfig(level=logging.WARNING)
+from tweetbots.lineage import wandb_mode
+print(wandb_mode())
+for forced in ("offline", "disabled"):
+    os.environ["WANDB_MODE"] = forced
+    print(wandb_mode())
+"""
+
+
+LOGIN_KEY = "c0ffee42" * 5  # the shape wandb accepts: 40 characters of [A-Za-z0-9_]
+
+
+def _netrc(home: Path, machine: str, key: str = LOGIN_KEY) -> None:
+    """What `wandb login` leaves: the key as the password of the W&B host in ~/.netrc."""
+    (home / ".netrc").write_text(f"machine {machine}\n  login user\n  password {key}\n")
+    (home / ".netrc").chmod(0o600)
+
+
+def _modes(home: Path, **env: str) -> tuple[list[str], str]:
+    """(mode with WANDB_MODE unset, then =offline, then =disabled), and what was logged.
+
+    In a new process with HOME in a temp dir: wandb reads its settings and session
+    credentials once per process, and this user's own login must not count."""
+    clean = {k: v for k, v in os.environ.items() if k not in _WANDB_LOGIN_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", _MODES_AS_A_NEW_PROCESS_SEES_THEM],
+        env={**clean, "HOME": str(home), **env},
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.split(), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("login", "netrc_host", "env", "mode"),
+    [
+        ("nothing", None, {}, "offline"),
+        ("wandb login (netrc)", "api.wandb.ai", {}, "online"),
+        ("WANDB_API_KEY", None, {"WANDB_API_KEY": LOGIN_KEY}, "online"),
+        (
+            "netrc of a W&B server",
+            "wandb.example.com",
+            {"WANDB_BASE_URL": "https://wandb.example.com"},
+            "online",
+        ),
+        (
+            "netrc of another W&B server",
+            "api.wandb.ai",
+            {"WANDB_BASE_URL": "https://wandb.example.com"},
+            "offline",
+        ),
+    ],
+)
+def test_runs_go_online_when_logged_in_and_wandb_mode_wins(tmp_path, login, netrc_host, env, mode):
+    if netrc_host:
+        _netrc(tmp_path, netrc_host)
+    modes, logged = _modes(tmp_path, **env)
+    assert modes == [mode, "offline", "disabled"], login
+    assert LOGIN_KEY not in logged
+
+
+def test_a_malformed_key_in_netrc_keeps_runs_offline_with_a_warning(tmp_path):
+    _netrc(tmp_path, "api.wandb.ai", key="not-a-w-and-b-key")
+    modes, logged = _modes(tmp_path)
+    assert modes == ["offline", "offline", "disabled"]
+    (warning,) = [line for line in logged.splitlines() if "W&B credentials" in line]
+    assert "runs stay offline" in warning and "wandb login" in warning
+    assert "not-a-w-and-b-key" not in logged

@@ -9,12 +9,13 @@ what happened (published or not, and why) in `publish/<bot>/<fp>/`, with the car
 
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tweetbots import card
+from tweetbots import card, hub_base
 from tweetbots.code_version import code_version
 from tweetbots.store import OutputKey, StageOutput, data_root, produce
 from tweetbots.targets import PublishError, Target, check_target_uri, open_target
@@ -25,6 +26,7 @@ NAME = "publish"
 CODE = (
     __name__,
     "tweetbots.card",
+    "tweetbots.hub_base",
     "tweetbots.targets",
     "tweetbots.targets.file",
     "tweetbots.targets.hf",
@@ -43,11 +45,45 @@ class PublishSettings(BaseModel):
     force: Annotated[
         bool, Field(description="publish even if the published model scores better")
     ] = False
+    license: Annotated[
+        str | None,
+        Field(description="the card's license (a Hub id: mit, apache-2.0...); empty: the base's"),
+    ] = None
+    language: Annotated[
+        str, Field(description="the posts' language, for the card: an ISO 639 code")
+    ] = "en"
+    private: Annotated[
+        bool, Field(description="create the Hub repo private (an existing repo keeps its own)")
+    ] = False
 
     @field_validator("target")
     @classmethod
     def _known_target(cls, target: str | None) -> str | None:
         return None if target is None else check_target_uri(target)
+
+    @field_validator("license")
+    @classmethod
+    def _hub_license_id(cls, license: str | None) -> str | None:
+        if license is not None and not _LICENSE_ID.fullmatch(license):
+            raise ValueError(
+                f"license {license!r} is not a Hub license id: use one like mit, apache-2.0, "
+                "cc-by-4.0 or other"
+            )
+        return license
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, language: str) -> str:
+        if not _LANGUAGE_CODE.fullmatch(language):
+            raise ValueError(
+                f"language {language!r} is not a language code: use an ISO 639 one like en or fr"
+            )
+        return language
+
+
+# The Hub's license ids (mit, apache-2.0, cc-by-nc-sa-4.0, bigscience-openrail-m, other...).
+_LICENSE_ID = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
 def target_uri(settings: PublishSettings) -> str:
@@ -78,7 +114,7 @@ def output_key(
             "clean": cleaned.fingerprint,
             "base-model": base.fingerprint,
         },
-        settings={"target": target_uri(settings), "force": settings.force},
+        settings={**settings.model_dump(mode="json"), "target": target_uri(settings)},
     )
 
 
@@ -103,11 +139,13 @@ def run(
     def build(tmp: Path) -> dict:
         target.check_credentials()  # before the gate reads the Hub
         decision = gate(target, report.summary["perplexity"], settings.force)
-        url = None
+        url = license = None
         if decision.publish:
+            license = settings.license or _base_license(model.bot, base)
             links = wandb_links or {}
-            (tmp / "README.md").write_text(_card(target, report, cleaned, base, links), "utf-8")
-            url = target.publish(_files(model, report, tmp), message)
+            text = _card(target, report, cleaned, base, settings, license, links)
+            (tmp / "README.md").write_text(text, "utf-8")
+            url = target.publish(_files(model, report, tmp), message, private=settings.private)
         else:
             log.warning("not publishing %s: %s", model.bot, decision.reason)
         return {
@@ -115,6 +153,7 @@ def run(
             "url": url,
             "published": url is not None,
             "reason": decision.reason,
+            "license": license,
             "perplexity": report.summary["perplexity"],
             "previous_perplexity": decision.previous_perplexity,
             "card": str(key.path / "README.md") if url else None,
@@ -168,11 +207,28 @@ def _files(model: StageOutput, report: StageOutput, tmp: Path) -> dict[str, Path
     }
 
 
+def _base_license(bot: str, base: StageOutput) -> str | None:
+    """The license the base model's card declares; none for `tiny`, built here."""
+    spec, model_dir = base.summary["model"], Path(base.summary["model_dir"])
+    license = hub_base.base_license(spec, model_dir, base.summary.get("revision"))
+    if license is None:
+        why = "built here" if spec == hub_base.TINY else "its card declares none"
+        log.warning(
+            "the card of %s declares no license: its base %s has none (%s); set one with --license",
+            bot,
+            spec,
+            why,
+        )
+    return license
+
+
 def _card(
     target: Target,
     report: StageOutput,
     cleaned: StageOutput,
     base: StageOutput,
+    settings: PublishSettings,
+    license: str | None,
     links: dict[str, str | None],
 ) -> str:
     profiles = {p["user"]: p for p in cleaned.summary["profiles"]}
@@ -191,6 +247,9 @@ def _card(
             model_id=target.model_id,
             users=users,
             base_model=base.summary["model"],
+            base_model_id=hub_base.hub_id(base.summary["model"]),
+            license=license,
+            language=settings.language,
             perplexity=report.summary["perplexity"],
             base_perplexity=report.summary["base_perplexity"],
             thumbnail=target.file_url("predictions.png"),

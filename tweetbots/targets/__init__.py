@@ -46,8 +46,11 @@ class Target(ABC):
         """The README of the bot published here now; None when none is."""
 
     @abstractmethod
-    def publish(self, files: dict[str, Path], message: str) -> str:
-        """Put `files` (name -> local file or directory) here in one step; return a URL."""
+    def publish(self, files: dict[str, Path], message: str, private: bool = False) -> str:
+        """Put `files` (name -> local file or directory) here in one step; return a URL.
+
+        `private`: a place this creates is visible to its owner only, where the target
+        has such a thing (a Hub repo); an existing place keeps its visibility."""
 
 
 def open_target(uri: str, bot: str, token: str | None = None) -> Target:

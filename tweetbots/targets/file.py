@@ -59,7 +59,8 @@ class FileTarget(Target):
         card = self.location / "README.md"
         return card.read_text(encoding="utf-8") if card.is_file() else None
 
-    def publish(self, files: dict[str, Path], message: str) -> str:
+    def publish(self, files: dict[str, Path], message: str, private: bool = False) -> str:
+        # `private` changes nothing here: a directory is as visible as its umask makes it.
         final = self.location
         self._recover(final)
         self._is_ours(final)

@@ -57,7 +57,8 @@ class HubTarget(Target):
                 return None  # no repo yet, or a repo without a card: nothing to beat
         return response.content.decode("utf-8", errors="replace")
 
-    def publish(self, files: dict[str, Path], message: str) -> str:
+    def publish(self, files: dict[str, Path], message: str, private: bool = False) -> str:
+        """One commit; a repo that does not exist yet is created first, `private` if asked."""
         from huggingface_hub import CommitOperationAdd, HfApi
 
         self.check_credentials()
@@ -67,7 +68,8 @@ class HubTarget(Target):
             for name, path in _repo_files(files)
         ]
         with _token_rejected_as_one_line(self.model_id):
-            api.create_repo(self.model_id, exist_ok=True)
+            # Not asked: None, the Hub's default (an organisation may make repos private).
+            api.create_repo(self.model_id, exist_ok=True, private=private or None)
             commit = api.create_commit(self.model_id, operations=operations, commit_message=message)
         return commit.commit_url
 

@@ -134,3 +134,72 @@ def test_a_hub_publish_links_the_flow_run_and_an_absolute_thumbnail(hub, publish
     assert thumbnail == f"{hub.url}/me/bot/resolve/main/predictions.png"
     picture = httpx.get(thumbnail, headers={"Authorization": f"Bearer {TOKEN}"})
     assert picture.content == repo.files["predictions.png"] == b"png"
+
+
+def _published_card(tmp_path):
+    from huggingface_hub import ModelCard
+
+    return ModelCard.load(tmp_path / "hub" / "bot" / "README.md").data
+
+
+def _hub_base(data_root, tmp_path, spec: str):
+    """A Hub base as the base-model stage leaves it: a snapshot without its README."""
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir(exist_ok=True)
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    return finished_output(
+        "base-model",
+        data_root / "base-model" / "bot" / spec,
+        model=spec,
+        model_dir=str(snapshot),
+        revision=revision,
+    )
+
+
+def test_the_card_declares_the_canonical_base_and_its_license(publishable, data_root, tmp_path):
+    model, cleaned, _, report, settings = publishable
+    base = _hub_base(data_root, tmp_path, "gpt2")
+    result = publish.run(model, report("r1", 20.0), cleaned, base, settings)
+    card = _published_card(tmp_path)
+    assert (card.base_model, card.license, card.language) == ("openai-community/gpt2", "mit", "en")
+    assert result.summary["license"] == "mit"
+
+
+def test_license_and_language_settings_win(publishable, data_root, tmp_path):
+    model, cleaned, _, report, settings = publishable
+    chosen = settings.model_copy(update={"license": "cc-by-nc-4.0", "language": "fr"})
+    publish.run(model, report("r1", 20.0), cleaned, _hub_base(data_root, tmp_path, "gpt2"), chosen)
+    card = _published_card(tmp_path)
+    assert (card.license, card.language) == ("cc-by-nc-4.0", "fr")
+
+
+def test_a_tiny_base_gives_no_license_and_says_so(publishable, tmp_path, caplog):
+    model, cleaned, base, report, settings = publishable
+    result = publish.run(model, report("r1", 20.0), cleaned, base, settings)
+    card = _published_card(tmp_path)
+    assert card.license is None and card.base_model is None
+    assert result.summary["license"] is None
+    assert "declares no license: its base tiny has none (built here)" in caplog.text
+    assert "--license" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("license", "MIT License", "is not a Hub license id"),
+        ("license", "", "is not a Hub license id"),
+        ("language", "English", "is not a language code"),
+    ],
+)
+def test_a_bad_license_or_language_is_one_line(field, value, expected):
+    with pytest.raises(ValueError, match=expected) as error:
+        PublishSettings(**{field: value})
+    assert "\n" not in error.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_private_makes_a_new_hub_repo_private(hub, publishable, private):
+    model, cleaned, base, report, settings = publishable
+    to_hub = settings.model_copy(update={"target": "hf://me/bot", "private": private})
+    publish.run(model, report("r1", 20.0), cleaned, base, to_hub, token=TOKEN)
+    assert hub.repos["me/bot"].private is private

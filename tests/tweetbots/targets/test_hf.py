@@ -133,3 +133,14 @@ def test_hub_server_errors_keep_their_status_for_the_retry(hub, tmp_path, endpoi
     assert TOKEN not in str(error.value)
     assert len(hub.repos["me/bot"].commits) == 2  # nothing half-published
     assert published_perplexity("hf://me/bot", "bot", TOKEN) == 21.5
+
+
+def test_private_applies_to_a_new_repo_only(hub, tmp_path):
+    """An existing repo keeps the visibility its owner gave it."""
+    files = _bot_files(tmp_path, 21.5)
+    open_target("hf://me/secret", "secret", TOKEN).publish(files, MESSAGE, private=True)
+    open_target("hf://me/open", "open", TOKEN).publish(files, MESSAGE)
+    assert (hub.repos["me/secret"].private, hub.repos["me/open"].private) == (True, False)
+
+    open_target("hf://me/open", "open", TOKEN).publish(_bot_files(tmp_path, 20.0), MESSAGE, True)
+    assert hub.repos["me/open"].private is False
