@@ -45,16 +45,16 @@ def deflated_zeros(mib: int) -> tuple[bytes, int]:
     return block * mib + b"\x03\x00", crc
 
 
-def raw_zip(path: Path, members: dict[str, tuple[int, bytes, int, int]]) -> Path:
+def raw_zip(path: Path, members: dict[str, tuple[int, bytes, int, int]], flags: int = 0) -> Path:
     """A zip written byte by byte: name -> (method, payload, crc, declared size), so a
     test can declare what it likes."""
     body, central = bytearray(), bytearray()
     for name, (method, payload, crc, size) in members.items():
         encoded, offset = name.encode(), len(body)
         fields = (method, 0, 33, crc, len(payload), size, len(encoded), 0)
-        body += struct.pack("<4s3H2H3L2H", b"PK\x03\x04", 20, 0, *fields) + encoded + payload
+        body += struct.pack("<4s3H2H3L2H", b"PK\x03\x04", 20, flags, *fields) + encoded + payload
         central += struct.pack(
-            "<4s4H2H3L5H2L", b"PK\x01\x02", 20, 20, 0, *fields, 0, 0, 0, 0, offset
+            "<4s4H2H3L5H2L", b"PK\x01\x02", 20, 20, flags, *fields, 0, 0, 0, 0, offset
         )
         central += encoded
     end = struct.pack(
@@ -236,6 +236,22 @@ def test_a_folder_entry_named_like_a_data_file_in_a_zip_is_one_line(tmp_path):
         read_source(f"archive:{path}")
     message = str(error.value)
     assert "\n" not in message and "data/profile.js/" in message and "a folder" in message
+
+
+@pytest.mark.parametrize(
+    "flags, method, expected",
+    [(1, zipfile.ZIP_STORED, "encrypted"), (0, 9, "compression method")],
+    ids=["encrypted", "Deflate64"],
+)
+def test_a_zip_this_python_cannot_unpack_is_one_line(tmp_path, flags, method, expected):
+    members = {"data/account.js": stored(ACCOUNT_JS), "data/tweets.js": stored(tweets_js(1))}
+    members["data/tweets.js"] = (method, *members["data/tweets.js"][1:])
+    path = raw_zip(tmp_path / "locked.zip", members, flags=flags)
+    with pytest.raises(SourceError) as error:
+        read_source(f"archive:{path}")
+    message = str(error.value)
+    assert "\n" not in message and "locked.zip" in message and expected in message
+    assert "extracted folder" in message
 
 
 def test_a_linked_data_file_is_read(tmp_path):
