@@ -135,8 +135,17 @@ def local_source_digest(spec: str) -> str | None:
     path = Path(argument).expanduser()
     if not path.exists():
         raise SourceError(f"source {spec!r}: {path} does not exist; check the path")
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+    if not path.is_dir() and not path.is_file():  # a pipe would be read forever
+        raise SourceError(
+            f"source {spec!r}: {path} is not a regular file (a pipe or a device?); pass a "
+            "file or a folder"
+        )
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+    except OSError as exc:  # no permission, a file vanishing while read ...
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SourceError(f"source {spec!r} cannot be read ({reason})") from exc
 
 
 # A JSON escape of a UTF-16 surrogate; json.loads joins valid pairs into one character,

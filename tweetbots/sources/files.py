@@ -78,8 +78,10 @@ def _read_table(path: Path, argument: str) -> pd.DataFrame:
             f"file {argument!r} has an unsupported extension {suffix or '(none)'!r}: "
             f"use one of {', '.join(_TABLE_READERS)}"
         )
-    if not path.is_file():
+    if not path.exists():
         raise SourceError(f"file {argument!r} does not exist: check the path")
+    if not path.is_file():  # a folder; a pipe, which would be read forever
+        raise SourceError(f"file {argument!r} is not a regular file: pass a file of posts")
     if path.stat().st_size == 0:
         raise SourceError(f"file {argument!r} is empty: export some posts into it")
     try:

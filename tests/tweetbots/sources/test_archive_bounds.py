@@ -216,14 +216,33 @@ def test_odd_folder_layouts_are_one_line(tmp_path, case):
     assert name in measured["outcome"] and expected in measured["outcome"]
 
 
-def test_a_pipe_given_as_the_archive_is_one_line_not_a_hang(tmp_path):
-    pipe = tmp_path / "archive.zip"
+_DIGEST = (
+    "import sys\n"
+    "from tweetbots.sources import SourceError, local_source_digest\n"
+    "try:\n"
+    "    print(local_source_digest(sys.argv[1]))\n"
+    "except SourceError as error:\n"
+    "    print(error)\n"
+)
+
+
+@pytest.mark.parametrize("scheme, name", [("archive", "posts.zip"), ("file", "posts.csv")])
+def test_a_pipe_given_as_the_source_is_one_line_not_a_hang(tmp_path, scheme, name):
+    """Both the read and the digest every run starts with (its cache key)."""
+    pipe = tmp_path / name
     os.mkfifo(pipe)
-    try:
-        measured = read_in_a_fresh_process(f"archive:{pipe}", timeout=30)
-    except subprocess.TimeoutExpired:
-        pytest.fail("reading a pipe hung")
-    assert "\n" not in measured["outcome"] and "not a regular file" in measured["outcome"]
+    spec = f"{scheme}:{pipe}"
+    for command in (_MEASURE, _DIGEST):
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", command, spec], capture_output=True, text=True, timeout=30
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"reading {spec} hung")
+        assert result.returncode == 0, result.stderr[-2000:]
+        [line] = result.stdout.strip().splitlines()
+        assert "not a regular file" in line, line
+        assert str(pipe) in line
 
 
 def test_a_folder_entry_named_like_a_data_file_in_a_zip_is_one_line(tmp_path):
