@@ -232,9 +232,11 @@ def utc_times(values: pd.Series, source: str = "posts") -> pd.Series:
     if unread.any():
         first = int(unread.argmax())
         log.warning(
-            "%s: %d rows have no readable time (the first: row %d, %s); they read as missing times",
+            "%s: no readable time in %d of %d rows (the first: row %d, %s); they read as "
+            "missing times",
             source,
             int(unread.sum()),
+            len(unread),
             first + 1,
             " ".join(repr(values.iloc[first]).split())[:80],
         )
@@ -262,8 +264,12 @@ def _from_cells(values: pd.Series) -> pd.Series:
 
 def _time_text(value: object) -> str | None:
     """A cell as the text of a time (None when blank or no kind of time)."""
+    if is_blank(value):
+        return None
     if isinstance(value, date):  # datetime and pd.Timestamp too, nanoseconds and all
-        value = value.isoformat() if not is_blank(value) else None
+        value = value.isoformat()
+    elif isinstance(value, np.datetime64):
+        value = str(value)
     if not isinstance(value, str):
         return None
     return _PAST_MICROSECONDS.sub("", value.strip()) or None
@@ -273,6 +279,8 @@ def is_blank(value: object) -> bool:
     """None, NaN, NA or NaT: a missing cell, not a bad one."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
     return isinstance(value, float) and math.isnan(value)
 
 
