@@ -134,12 +134,16 @@ def _decorate(texts: list[str], rng: np.random.Generator) -> list[str]:
 
 # -- baseline: the rules, one post at a time ------------------------------------------
 
-_LINK = re.compile(r"https?:\S*")
-
 
 def _clean_one(text: str) -> str:
+    """The original's rules as it wrote them: its five link patterns per scheme, in order."""
     text = html.unescape(text)
-    text = _LINK.sub("", text)
+    for scheme in ("http:", "https:"):
+        text = re.sub(f" {scheme}\\S+", "", text)  # the link with the space before it
+        text = re.sub(f"{scheme}\\S+ ", "", text)  # with the space after it
+        text = re.sub(f"\n{scheme}\\S+ ", "", text)  # after a newline, space after
+        text = re.sub(f"\n{scheme}\\S+", "", text)  # after a newline
+        text = re.sub(f"{scheme}\\S+", "", text)  # alone
     return " ".join(text.split())
 
 

@@ -62,8 +62,9 @@ def _set_environment(tmp: Path) -> None:
 def _compare(tmp: Path) -> None:
     from flows.train_bot import train_bot
     from tweetbots.card import model_name
-    from tweetbots.config import BotSpec, TrainSettings
-    from tweetbots.sample import write_sample_archives
+    from tweetbots.config import BotSpec
+    from tweetbots.demo_data import write_sample_archives
+    from tweetbots.stages.fine_tune import TrainSettings
 
     archives = write_sample_archives(tmp / "sample")
     # The demo's bot: three users, the tiny base model, batch 8.

@@ -15,7 +15,7 @@ state, TF32 flags, compile cache and peak memory), tokens/s and MFU side by side
 
 Then one bot end to end, per variant of ours: 3,200 real-looking posts (bench/clean.py's
 generator), 4 epochs, timed from the start of the tokenize stage to the saved model,
-through `tweetbots.pipeline`'s stage functions (what the Prefect tasks call), with a cold
+through the stage modules of `tweetbots.stages` (what the Prefect tasks call), with a cold
 torch.compile cache, as a first bot on a fresh machine would have.
 
 The model is built from `GPT2Config()` with random weights, and its tokenizer is a
@@ -129,7 +129,7 @@ def _ours(base_dir: Path, variant: Variant, data, device: str):
     import numpy as np
 
     from tweetbots import train
-    from tweetbots.config import ORIGINAL_LEARNING_RATE
+    from tweetbots.stages.fine_tune import ORIGINAL_LEARNING_RATE
 
     model = train.load_for_training(base_dir, device, variant.compile)
     optimizer = train.make_optimizer(model, ORIGINAL_LEARNING_RATE, device)
@@ -150,7 +150,7 @@ def _baseline(base_dir: Path, data, device: str):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tweetbots.config import ORIGINAL_LEARNING_RATE
+    from tweetbots.stages.fine_tune import ORIGINAL_LEARNING_RATE
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -223,19 +223,21 @@ def one_bot(base_dir: str, posts_path: str, variant: Variant, block_size: int) -
     """Scrape and clean first (untimed), then tokenize and fine-tune: the timed part."""
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TWEETBOTS_HOME"] = str(Path(tmp) / "home")
-        from tweetbots import pipeline
-        from tweetbots.config import TokenizeSettings, TrainSettings
+        from tweetbots.stages import base_model, clean, fine_tune, scrape, tokenize
+        from tweetbots.stages.fine_tune import TrainSettings
+        from tweetbots.stages.tokenize import TokenizeSettings
 
-        scrape = pipeline.run_scrape(f"file:{posts_path}", BOT)
-        cleaned = pipeline.run_clean([scrape], BOT)
-        base = pipeline.run_base(base_dir, cleaned, BOT)
+        spec = f"file:{posts_path}"
+        scraped = scrape.run(spec, BOT, scrape.fetch_new_posts(spec))
+        cleaned = clean.run([scraped])
+        base = base_model.run(base_dir, cleaned)
         settings = TrainSettings(
             epochs=EPOCHS, batch_size=variant.batch_size, compile=variant.compile
         )
         started = time.perf_counter()
-        tokens = pipeline.run_tokenize(cleaned, base, TokenizeSettings(block_size=block_size), BOT)
+        tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=block_size))
         tokenized = time.perf_counter()
-        model = pipeline.run_fine_tune(tokens, base, settings, BOT)
+        model = fine_tune.run(tokens, base, settings)
         done = time.perf_counter()
         assert (model.path / "model.safetensors").is_file()
         return {

@@ -17,12 +17,31 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Turn anyone's public posts into a GPT-2 bot that writes like them.",
+    # Plain help: rich markup would take a help text's "[auto]" default for a style tag
+    # and print nothing of it.
+    rich_markup_mode=None,
 )
 log = logging.getLogger("tweetbots")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from tweetbots import __version__
+
+        typer.echo(f"tweetbots {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -38,8 +57,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 def demo() -> None:
     """Run the whole DAG offline on the bundled sample with a tiny local base model."""
     root = configure_local_environment(offline_wandb=True)
-    from tweetbots.config import BotSpec, TrainSettings
-    from tweetbots.sample import write_sample_archives
+    from tweetbots.config import BotSpec
+    from tweetbots.demo_data import write_sample_archives
+    from tweetbots.stages.fine_tune import TrainSettings
 
     sources = [f"archive:{a}" for a in write_sample_archives(root / "sample")]
     # Batch 8, not the original's 1: the tiny model is about speed on a CPU, not fidelity.
@@ -55,7 +75,11 @@ def demo() -> None:
 
 @app.command("train")
 def train_command(
-    source: Annotated[list[str], typer.Option("--source", "-s", help="e.g. archive:PATH")],
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="e.g. archive:PATH; one per user [--config's]"),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Argument(
@@ -77,11 +101,18 @@ def train_command(
     learning_rate: Annotated[
         float | None, typer.Option(help="peak rate [the original's; tiny: 3e-3]")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="the bot as a YAML or TOML file; options given here override it"),
+    ] = None,
 ) -> None:
-    """Train one bot from its sources and publish it."""
+    """Train one bot from its sources (or a --config file) and publish it."""
     configure_local_environment()
-    from tweetbots.config import BotSpec, PublishSettings
+    from tweetbots.config import BotSpec
+    from tweetbots.stages.publish import PublishSettings
 
+    if not source and config is None:
+        _fail("missing option '--source' (or --config FILE); see `tweetbots train --help`", 2)
     train = _train_settings(
         epochs=epochs,
         batch_size=batch_size,
@@ -90,6 +121,9 @@ def train_command(
         device=device,
         learning_rate=learning_rate,
     )
+    if config is not None:
+        _print_result(_run_train_bot(_validated(lambda: _bot_from_file(ctx, config))))
+        return
     bot = _validated(
         lambda: BotSpec(
             name=name or _name_from_handles(source),
@@ -100,6 +134,40 @@ def train_command(
         )
     )
     _print_result(_run_train_bot(bot))
+
+
+# Where each option of `train` goes in a bot file: an option given on the command line
+# overrides the file's value there.
+_BOT_FILE_FIELDS = {
+    "name": ("name",),
+    "source": ("sources",),
+    "base_model": ("base_model",),
+    "target": ("publish", "target"),
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "grad_accum": ("train", "grad_accum"),
+    "compile_model": ("train", "compile"),
+    "device": ("train", "device"),
+    "learning_rate": ("train", "learning_rate"),
+}
+
+
+def _bot_from_file(ctx: typer.Context, path: Path):
+    """The bot of a --config file, with the options typed on the command line over it."""
+    from tweetbots.botfile import read_bot_file
+
+    given: dict = {}
+    for option, (*parents, field) in _BOT_FILE_FIELDS.items():
+        source = ctx.get_parameter_source(option)
+        if source is None or source.name not in {"COMMANDLINE", "ENVIRONMENT"}:
+            continue  # a default: the file's value (or the BotSpec default) stands
+        node = given
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[field] = ctx.params[option]
+    options = {param.name: param.opts[0] for param in ctx.command.params}
+    names = {".".join(path): options[option] for option, path in _BOT_FILE_FIELDS.items()}
+    return read_bot_file(path, given, _name_from_handles, names)
 
 
 def _name_from_handles(sources: list[str]) -> str:
@@ -114,7 +182,7 @@ def _train_settings(**options):
     """TrainSettings from the given options; a bad value is one line naming its option."""
     from pydantic import ValidationError
 
-    from tweetbots.config import TrainSettings
+    from tweetbots.stages.fine_tune import TrainSettings
 
     try:
         return TrainSettings(**{k: v for k, v in options.items() if v is not None})
@@ -151,8 +219,8 @@ def generate(
     n: Annotated[int, typer.Option("-n", min=1, max=50)] = 5,
 ) -> None:
     """Sample from a trained bot with the original's settings."""
-    from tweetbots.config import EvalSettings
     from tweetbots.evaluate import sample_predictions
+    from tweetbots.stages.evaluate import EvalSettings
 
     # A folder that is no model is bad input: one line, exit 2 (a long prompt is cut).
     settings = EvalSettings(prompts=[prompt], samples_per_prompt=n)
@@ -196,6 +264,61 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
         typer.echo("stopping the worker and the server")
     finally:
         stack.stop_stack(started, api_url)
+
+
+@app.command("plan")
+def plan_command(
+    name: Annotated[
+        str | None, typer.Argument(help="bot name; alone: a bot of prefect.yaml's nightly")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="as for train")] = None,
+    base_model: Annotated[str, typer.Option(help="as for train")] = "gpt2",
+    target: Annotated[str | None, typer.Option(help="as for train")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the plan as JSON")] = False,
+) -> None:
+    """Which stages a run of the bot would execute now, and why; runs none of them.
+
+    Sensing is real: a network source's new posts are stored (the run will not fetch
+    them again).
+    """
+    configure_local_environment()
+    from tweetbots.plan import plan_bot
+
+    bot = _validated(lambda: _bot_to_plan(name, source, base_model, target))
+    plan = _validated(lambda: plan_bot(bot))
+    if as_json:
+        typer.echo(plan.model_dump_json(indent=2))
+        return
+    typer.echo(f"{plan.bot}: {'work to do' if plan.has_work else 'up to date'}")
+    for stage in plan.stages:
+        why = "; ".join(stage.reasons) if stage.runs else "up to date"
+        typer.echo(f"  {stage.stage:<11} {'runs' if stage.runs else '-':<5} {why}")
+    if plan.published_url:
+        typer.echo(f"published: {plan.published_url}")
+
+
+def _bot_to_plan(name, sources, base_model, target):
+    """The bot from the options, or (a name alone) the nightly's bot of that name."""
+    from tweetbots.config import BotSpec
+    from tweetbots.stages.publish import PublishSettings
+
+    if sources:
+        return BotSpec(
+            name=name or _name_from_handles(sources),
+            sources=sources,
+            base_model=base_model,
+            publish=PublishSettings(target=target),
+        )
+    from flows.stack import nightly_bots
+
+    listed = nightly_bots()
+    if name not in listed:
+        known = ", ".join(sorted(listed)) or "none"
+        raise ValueError(
+            f"no bot {name!r} in prefect.yaml's nightly (it lists: {known}): "
+            "pass its --source options, or add it there"
+        )
+    return BotSpec.model_validate(listed[name])
 
 
 lineage_app = typer.Typer(no_args_is_help=True, help="W&B lineage of the bots.")
@@ -247,7 +370,7 @@ def _wandb_key() -> str | None:
 
     if os.environ.get("WANDB_API_KEY") or not os.environ.get("PREFECT_API_URL"):
         return os.environ.get("WANDB_API_KEY")
-    from tasks._common import secret
+    from tasks.runtime import secret
 
     return secret("wandb-api-key", "WANDB_API_KEY")
 
@@ -337,7 +460,7 @@ def _print_result(published) -> None:
     typer.echo(f"card:        {summary['card']}")
     typer.echo(f"model:       {summary['model_dir']}")
     typer.echo(f"predictions: {summary['predictions']}")
-    typer.echo(f"published:   {summary['url'] or 'no: the published model is at least as good'}")
+    typer.echo(f"published:   {summary['url'] or 'no: ' + summary['reason']}")
     typer.echo(f"perplexity:  {report['perplexity']:.2f} (base {report['base_perplexity']:.2f})")
     typer.echo("samples:")
     for sample in report["samples"][:5]:

@@ -54,8 +54,8 @@ def prepare(api_url: str, root: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from tasks._common import ensure_fine_tune_limit
-    from tweetbots.sample import write_sample_archives
+    from tasks.runtime import ensure_fine_tune_limit
+    from tweetbots.demo_data import write_sample_archives
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"), overwrite=True)
@@ -172,3 +172,19 @@ def _healthy(api_url: str) -> bool:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
+
+
+def nightly_bots(path: Path = REPO / "prefect.yaml") -> dict[str, dict]:
+    """The bots the nightly deployment lists, by name, `{{ $VAR }}` filled in as `prefect
+    deploy` fills it (TWEETBOTS_HOME: the data root, when not set)."""
+    import re
+
+    import yaml
+
+    from tweetbots.store import data_root
+
+    env = {"TWEETBOTS_HOME": str(data_root()), **os.environ}
+    text = re.sub(r"\{\{\s*\$(\w+)\s*\}\}", lambda m: env.get(m.group(1), ""), path.read_text())
+    deployments = yaml.safe_load(text).get("deployments", [])
+    nightly = next((d for d in deployments if d.get("name") == "nightly"), {})
+    return {bot["name"]: bot for bot in nightly.get("parameters", {}).get("bots", [])}

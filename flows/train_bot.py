@@ -1,25 +1,33 @@
-"""One bot, every stage: scrape -> clean -> tokenize -> fine-tune -> evaluate -> publish."""
+"""One bot, every stage: scrape -> clean -> base model -> tokenize -> fine-tune -> evaluate
+-> publish. Each stage is cached by its inputs: a rerun starts at the first stage whose
+output is missing or out of date."""
 
 from prefect import flow
 
-from tasks.base import prepare_base_model
-from tasks.clean import clean_posts
-from tasks.encode import tokenize_posts
-from tasks.evaluate import evaluate_model
-from tasks.publish import publish_model
-from tasks.scrape import check_source, scrape_source
-from tasks.train import fine_tune_model
+from tasks.base_model import base_model
+from tasks.clean import clean
+from tasks.evaluate import evaluate
+from tasks.fine_tune import fine_tune
+from tasks.publish import publish
+from tasks.scrape import fetch_new_posts, scrape
+from tasks.tokenize import tokenize
 from tweetbots.config import BotSpec
 from tweetbots.store import StageOutput
 
 
 @flow(name="train-bot", flow_run_name="train-{bot.name}")
-def train_bot(bot: BotSpec) -> StageOutput:
-    """Train, judge and publish one bot; every stage is cached by its inputs."""
-    scrapes = [scrape_source(spec, bot.name, check_source(spec)) for spec in bot.sources]
-    cleaned = clean_posts(scrapes, bot.name)
-    base = prepare_base_model(bot.base_model, cleaned, bot.name)
-    tokens = tokenize_posts(cleaned, base, bot.tokenize, bot.name)
-    model = fine_tune_model(tokens, base, bot.train, bot.name)
-    report = evaluate_model(model, base, tokens, cleaned, bot.evaluate, bot.name)
-    return publish_model(model, report, cleaned, base, bot.publish, bot.name)
+def train_bot(bot: BotSpec, source_states: dict[str, str] | None = None) -> StageOutput:
+    """Train, judge and publish one bot; every stage is cached by its inputs.
+
+    Args:
+        bot: The bot: its sources and each stage's settings.
+        source_states: What the nightly sensed of each source; leave it empty.
+    """
+    sensed = source_states or {}
+    scrapes = [scrape(s, bot.name, sensed.get(s) or fetch_new_posts(s)) for s in bot.sources]
+    cleaned = clean(scrapes)
+    base = base_model(bot.base_model, cleaned)
+    tokens = tokenize(cleaned, base, bot.tokenize)
+    model = fine_tune(tokens, base, bot.train)
+    report = evaluate(model, base, tokens, cleaned, bot.evaluate)
+    return publish(model, report, cleaned, base, bot.publish)

@@ -1,10 +1,11 @@
-from prefect import task
+"""The clean task, and the card's data table on the run's page."""
+
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks._caching import stage_cache
-from tasks._common import artifact_key, record_lineage, show_on_run_page
-from tweetbots import pipeline
+from tasks.runtime import artifact_key
+from tasks.stage import stage_task
 from tweetbots.card import DATA_ROWS
+from tweetbots.stages import clean as stage
 from tweetbots.store import StageOutput
 
 
@@ -25,14 +26,5 @@ def show_data_table(output: StageOutput) -> None:
         )
 
 
-@task(
-    name="clean",
-    cache_policy=stage_cache(pipeline.clean_dir),
-    retries=0,
-    on_completion=[show_on_run_page(show_data_table)],
-)
-def clean_posts(scrapes: list[StageOutput], bot: str) -> StageOutput:
-    """Apply the original's cleaning rules to the bot's raw posts."""
-    output = pipeline.run_clean(scrapes, bot)
-    record_lineage(output, scrapes)
-    return output
+# Millions of posts clean in seconds: anything near this limit is stuck.
+clean = stage_task(stage, timeout_seconds=15 * 60, run_page=show_data_table)

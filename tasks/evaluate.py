@@ -1,11 +1,11 @@
-from prefect import task
+"""The evaluate task: the report and samples on the run's page and in W&B."""
+
 from prefect.artifacts import create_markdown_artifact
 
-from tasks._caching import stage_cache
-from tasks._common import artifact_key, lineage_run, show_on_run_page
-from tweetbots import pipeline
-from tweetbots.config import EvalSettings
-from tweetbots.lineage import artifact_ref
+from tasks.runtime import artifact_key
+from tasks.stage import stage_task
+from tweetbots.lineage import StageRun
+from tweetbots.stages import evaluate as stage
 from tweetbots.store import StageOutput
 
 EVAL_METRICS = ("perplexity", "base_perplexity", "loss", "memorisation_rate", "distinct_2")
@@ -20,29 +20,11 @@ def show_eval_report(output: StageOutput) -> None:
     )
 
 
-@task(
-    name="evaluate",
-    cache_policy=stage_cache(pipeline.eval_dir),
-    retries=0,
-    on_completion=[show_on_run_page(show_eval_report)],
-)
-def evaluate_model(
-    model: StageOutput,
-    base: StageOutput,
-    tokens: StageOutput,
-    clean_output: StageOutput,
-    settings: EvalSettings,
-    bot: str,
-) -> StageOutput:
-    """Compare base and fine-tuned on held-out posts; sample predictions."""
-    output = pipeline.run_evaluate(model, base, tokens, clean_output, settings, bot)
+def log_report(wandb_run: StageRun, output: StageOutput) -> None:
     report = output.summary
     samples = [[s["prompt"], s["text"]] for s in report["samples"]]
-    with lineage_run("evaluate", bot, [model, base, tokens, clean_output]) as wandb_run:
-        wandb_run.log_table("samples", ["prompt", "text"], samples)
-        wandb_run.log_outputs([artifact_ref(output)])
-        wandb_run.summarize({k: report[k] for k in EVAL_METRICS})
-    return output
+    wandb_run.log_table("samples", ["prompt", "text"], samples)
+    wandb_run.summarize({k: report[k] for k in EVAL_METRICS})
 
 
 def _report_markdown(report: dict) -> str:
@@ -57,3 +39,8 @@ def _report_markdown(report: dict) -> str:
         f"distinct-2: {report['distinct_2']:.2f}\n\n"
         f"| prompt | sample |\n| --- | --- |\n{samples}\n"
     )
+
+
+evaluate = stage_task(
+    stage, timeout_seconds=30 * 60, to_wandb=log_report, run_page=show_eval_report
+)

@@ -1,4 +1,12 @@
-"""The nightly fan-out: each bot its own `train-bot` flow run, then one summary."""
+"""The nightly's tasks: sense a bot, start its train-bot run only if it has work, report.
+
+Sensing runs in the nightly's own process (on Kubernetes, its CPU pod): it stores new
+posts and compares every stage's output key with what is built. A bot with nothing to do
+costs that check, never a flow run, a process or a GPU pod.
+"""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -6,56 +14,94 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_UI_URL
 
-from tasks._common import artifact_key
+from tasks.runtime import artifact_key
 from tweetbots.config import BotSpec
+from tweetbots.plan import BotPlan, plan_bot
 
 TRAIN_BOT_DEPLOYMENT = "train-bot/train-bot"
+UP_TO_DATE = "Up to date"
+log = logging.getLogger(__name__)
 
 
 class NightlyFailure(RuntimeError):
-    """Some bots' runs failed; the others ran to the end regardless."""
+    """Some bots' checks or runs failed; the others ran to the end regardless."""
+
+
+@task(name="plan-bots", cache_policy=NO_CACHE, timeout_seconds=30 * 60, retries=0)
+def plan_bots(bots: list[BotSpec], concurrency: int) -> list[BotPlan | str]:
+    """Sense every bot (`concurrency` at a time): its plan, or why its check failed.
+
+    One task for all of them, not one each: a task run costs API round trips, and an
+    unchanged bot should cost only its check. Each source read retries its own network
+    trouble (tweetbots.sources); a check that still fails is its bot's failed row.
+    """
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(_plan_or_failure, bots))
+
+
+def _plan_or_failure(bot: BotSpec) -> BotPlan | str:
+    try:
+        return plan_bot(bot)
+    except Exception as error:  # noqa: BLE001 - one bot's failure is its row, not the night's
+        log.warning("the check of bot %s failed: %s", bot.name, error)
+        return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 # No retries: the child run retries its own stages, and a rerun of it reuses them.
 @task(name="run-bot", task_run_name="run-{bot.name}", cache_policy=NO_CACHE, retries=0)
-def run_bot(bot: BotSpec, deployment: str = TRAIN_BOT_DEPLOYMENT) -> dict[str, str]:
-    """Run one bot as its own flow run of the train-bot deployment and wait for it."""
+def run_bot(bot: BotSpec, plan: BotPlan, deployment: str) -> dict[str, str]:
+    """Run a bot with work as its own train-bot flow run, and wait for it."""
     child = run_deployment(
         deployment,
-        parameters={"bot": bot.model_dump(mode="json")},
+        # What was sensed: the run does not fetch the same posts again.
+        parameters={"bot": bot.model_dump(mode="json"), "source_states": plan.source_states},
         flow_run_name=f"train-{bot.name}",
         timeout=None,
     )
     return {
         "bot": bot.name,
         "state": child.state.name if child.state else "Unknown",
+        "detail": "; ".join(plan.why),
         "flow_run_id": str(child.id),
     }
 
 
+def row_without_run(bot: BotSpec, plan: BotPlan | str) -> dict[str, str]:
+    """The row of a bot that gets no run: its check failed, or it is up to date."""
+    if isinstance(plan, str):
+        return {"bot": bot.name, "state": "Failed", "detail": f"check failed: {plan}"}
+    return {"bot": bot.name, "state": UP_TO_DATE, "detail": _up_to_date(plan)}
+
+
 @task(name="report-nightly", cache_policy=NO_CACHE, retries=0)
-def report_nightly(outcomes: list[dict[str, str]]) -> list[dict[str, str]]:
-    """One table of every bot's run; fail the nightly run if any bot's run failed."""
-    ui = PREFECT_UI_URL.value()
-    rows = "\n".join(
-        f"| {o['bot']} | {o['state']} | "
-        + (
-            f"[{o['flow_run_id']}]({ui}/runs/flow-run/{o['flow_run_id']})"
-            if ui
-            else o["flow_run_id"]
-        )
-        + " |"
-        for o in outcomes
+def report_nightly(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """One table of every bot; fail the nightly run if any bot's check or run failed."""
+    table = "\n".join(
+        f"| {r['bot']} | {r['state']} | {r['detail'].replace('|', '/')} | {_run_link(r)} |"
+        for r in rows
     )
     create_markdown_artifact(
-        f"| bot | state | flow run |\n| --- | --- | --- |\n{rows}\n",
+        f"| bot | state | why / published | flow run |\n| --- | --- | --- | --- |\n{table}\n",
         key=artifact_key("nightly", "bots"),
         description="Nightly bots",
     )
-    failed = [o["bot"] for o in outcomes if o["state"] not in ("Completed", "Cached")]
+    failed = [r["bot"] for r in rows if r["state"] not in ("Completed", "Cached", UP_TO_DATE)]
     if failed:
         raise NightlyFailure(
-            f"{len(failed)} of {len(outcomes)} bots failed: "
-            f"{', '.join(failed)}; open their flow runs to retry them"
+            f"{len(failed)} of {len(rows)} bots failed: "
+            f"{', '.join(failed)}; open their runs or checks to see why and retry them"
         )
-    return outcomes
+    return rows
+
+
+def _up_to_date(plan: BotPlan) -> str:
+    trained = plan.last_trained.strftime("%Y-%m-%d %H:%M UTC") if plan.last_trained else "?"
+    published = f"[published]({plan.published_url})" if plan.published_url else "not published"
+    return f"{published}, trained {trained}"
+
+
+def _run_link(row: dict[str, str]) -> str:
+    run_id, ui = row.get("flow_run_id"), PREFECT_UI_URL.value()
+    if not run_id:
+        return ""
+    return f"[{run_id}]({ui}/runs/flow-run/{run_id})" if ui else run_id

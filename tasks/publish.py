@@ -1,19 +1,16 @@
-from prefect import task
+"""The publish task: the Hub token, a commit message linking the flow run, the card's W&B
+links, and the published model's link (or why the gate kept the old one) on the run page."""
+
+from typing import Any
+
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
-from prefect.tasks import exponential_backoff
 
-from tasks._caching import stage_cache
-from tasks._common import (
-    artifact_key,
-    record_lineage,
-    retry_transient,
-    secret,
-    show_on_run_page,
-)
-from tweetbots import lineage, pipeline
-from tweetbots.config import PublishSettings
-from tweetbots.publish import commit_message
+from tasks.runtime import NETWORK_RETRIES, artifact_key, secret
+from tasks.stage import stage_task
+from tweetbots import lineage
+from tweetbots.lineage import StageRun
+from tweetbots.stages import publish as stage
 from tweetbots.store import StageOutput
 
 
@@ -28,51 +25,38 @@ def show_published_link(output: StageOutput) -> None:
         )
     else:
         create_markdown_artifact(
-            f"Not published: validation perplexity {output.summary['perplexity']:.2f} does "
-            f"not beat the published model's {output.summary['previous_perplexity']:.2f}.",
+            f"Not published: {output.summary['reason']}.",
             key=artifact_key(output.bot, "published"),
             description="Published model",
         )
 
 
-@task(
-    name="publish",
-    cache_policy=stage_cache(pipeline.publish_dir),
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=5),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_transient,
-    on_completion=[show_on_run_page(show_published_link)],
-)
-def publish_model(
-    model: StageOutput,
-    report: StageOutput,
-    clean_output: StageOutput,
-    base: StageOutput,
-    settings: PublishSettings,
-    bot: str,
-) -> StageOutput:
-    """Publish model, card and predictions if the new model beats the published one."""
-    output = pipeline.run_publish(
-        model,
-        report,
-        clean_output,
-        base,
-        settings,
-        bot,
-        token=secret("hf-token", "HF_TOKEN"),
-        message=commit_message(bot, flow_run.ui_url or flow_run.id),
-        wandb_links=_wandb_links(model, clean_output),
-    )
-    record_lineage(output, [model, report, clean_output, base])
-    return output
-
-
-def _wandb_links(model: StageOutput, clean_output: StageOutput) -> dict[str, str | None]:
-    """Online, the card links the run that trained the model and the one that made its data
-    (whichever flow run that was: a cached stage's run is found through its artifact)."""
+def publishing_runtime(arguments: dict[str, Any], _wandb_run: StageRun) -> dict[str, Any]:
+    """The token (a Secret block or HF_TOKEN, never a parameter), the commit message, and
+    the W&B runs the card links (online, whichever flow run made them)."""
+    model, cleaned = arguments["model"], arguments["cleaned"]
     key = secret("wandb-api-key", "WANDB_API_KEY")
     return {
-        "wandb_train_url": lineage.producing_run_url(lineage.artifact_ref(model), key),
-        "wandb_data_url": lineage.producing_run_url(lineage.artifact_ref(clean_output), key),
+        "token": secret("hf-token", "HF_TOKEN"),
+        "message": commit_message(model.bot),
+        "wandb_links": {
+            "wandb_train_url": lineage.producing_run_url(lineage.artifact_ref(model), key),
+            "wandb_data_url": lineage.producing_run_url(lineage.artifact_ref(cleaned), key),
+        },
     }
+
+
+def commit_message(bot: str) -> str:
+    """The Hub commit's summary links the flow run that published, so the Hub's history
+    leads back to the run's logs and artifacts."""
+    return f"tweetbots: publish {bot} (Prefect flow run {flow_run.ui_url or flow_run.id})"
+
+
+# Uploading a gpt2-large to the Hub takes a while on a home link.
+publish = stage_task(
+    stage,
+    timeout_seconds=60 * 60,
+    **NETWORK_RETRIES,
+    runtime=publishing_runtime,
+    run_page=show_published_link,
+)

@@ -6,6 +6,11 @@ queued for a path are served first (for 503s and 429s before the real answer).
 `FakeMastodon` and `FakeBluesky` install the documented endpoints with their paging rules,
 including the details the readers must cope with: Mastodon's `Link: rel="next"` drops
 `since_id`, and the AppView refuses a `limit` over 100.
+
+Hostile servers too: a `Reply` can trickle its body (and headers) one byte at a time,
+`FakeServer.override` puts a misbehaving route before the documented one, and
+`page_forever` makes either platform page without end (a cursor or `max_id` chosen by
+the test: repeated, cycling, going the wrong way, or always new).
 """
 
 import base64
@@ -16,6 +21,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -32,6 +38,10 @@ class Reply(NamedTuple):
     status: int
     body: Any = None
     headers: dict[str, str] = {}
+    # A hostile server: > 0 sends the body one byte at a time with this pause in between
+    # (and the status line and headers too, with trickle_headers).
+    trickle_s: float = 0.0
+    trickle_headers: bool = False
 
 
 Handler = Callable[[Request, re.Match], Reply]
@@ -59,8 +69,16 @@ class FakeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
     def route(self, pattern: str, handler: Handler) -> None:
         self.routes.append((re.compile(f"^{pattern}$"), handler))
+
+    def override(self, pattern: str, handler: Handler) -> None:
+        """A route that comes before those already there (a misbehaving endpoint)."""
+        self.routes.insert(0, (re.compile(f"^{pattern}$"), handler))
 
     def queue(self, path: str, *replies: Reply) -> None:
         self.queued[path].extend(replies)
@@ -88,13 +106,33 @@ class FakeServer:
                 request = Request(parts.path, query, dict(self.headers.items()), time.monotonic())
                 reply = server.answer(request)
                 body = b"" if reply.body is None else json.dumps(reply.body).encode()
+                headers = {
+                    "Content-Type": "application/json; charset=utf-8",
+                    "Content-Length": str(len(body)),
+                    **reply.headers,
+                }
+                if reply.trickle_s:
+                    self._trickle(reply, headers, body)
+                    return
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in reply.headers.items():
+                for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _trickle(self, reply: Reply, headers: dict[str, str], body: bytes) -> None:
+                status = f"{self.protocol_version} {reply.status} {HTTPStatus(reply.status).phrase}"
+                lines = [status, *(f"{name}: {value}" for name, value in headers.items())]
+                head = "\r\n".join([*lines, "", ""]).encode()
+                if not reply.trickle_headers:
+                    self.wfile.write(head)
+                    head = b""
+                try:
+                    for byte in head + body:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(reply.trickle_s)
+                except OSError:  # the client gave up: what a trickling server hopes it won't
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
@@ -171,6 +209,18 @@ class FakeMastodon:
 
     def add_status(self, account: dict, status: dict) -> None:
         self.statuses[account["id"]].append(status)
+
+    def page_forever(self, account: dict, step: Callable[[str | None], str]) -> None:
+        """A misbehaving instance: every statuses request is answered with one status, its
+        id `step(the max_id asked, None on the first page)`, and a Link rel=next to it."""
+
+        def statuses(request: Request, match: re.Match) -> Reply:
+            status = mastodon_status(0, account, id=step(request.query.get("max_id")))
+            older = urlencode({"limit": 40, "max_id": status["id"]})
+            link = f'<{self.server.url}{request.path}?{older}>; rel="next"'
+            return Reply(200, [status], {"Link": link})
+
+        self.server.override(rf"/api/v1/accounts/{account['id']}/statuses", statuses)
 
     def _lookup(self, request: Request, match: re.Match) -> Reply:
         account = self.accounts.get(request.query.get("acct", "").split("@")[0])
@@ -274,6 +324,7 @@ class FakeBluesky:
     """getProfile and getAuthorFeed of the public AppView, with cursor paging."""
 
     def __init__(self, server: FakeServer) -> None:
+        self.server = server
         self.profiles: dict[str, dict] = {}
         self.feeds: dict[str, list[dict]] = {}
         self.errors: dict[str, Reply] = {}
@@ -288,6 +339,16 @@ class FakeBluesky:
 
     def add_item(self, profile: dict, item: dict) -> None:
         self.feeds[profile["did"]].append(item)
+
+    def page_forever(self, profile: dict, step: Callable[[str | None], str]) -> None:
+        """A misbehaving AppView: every getAuthorFeed request is answered with the same
+        post and the cursor `step(the cursor asked, None on the first page)`."""
+        item = {"post": bluesky_post(profile, 0)}
+
+        def feed(request: Request, match: re.Match) -> Reply:
+            return Reply(200, {"feed": [item], "cursor": step(request.query.get("cursor"))})
+
+        self.server.override("/xrpc/app.bsky.feed.getAuthorFeed", feed)
 
     def _get_profile(self, request: Request, match: re.Match) -> Reply:
         actor = request.query.get("actor", "")

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The fake Mastodon and Bluesky servers: used by the sources' tests and the CLI's.
-pytest_plugins = ["network_fixtures"]
+# The fake Mastodon and Bluesky servers (the sources' tests and the CLI's), the fake Hub.
+pytest_plugins = ["network_fixtures", "fakes.hub"]
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 
@@ -48,6 +48,10 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "HF_HOME": str(_SESSION_DIR / "hf"),
         "TOKENIZERS_PARALLELISM": "false",
+        # The fake Mastodon and Bluesky servers listen on 127.0.0.1: the network sources
+        # reach them through the opt-in a self-hosted server needs (tests of the refusal
+        # remove it).
+        "TWEETBOTS_ALLOWED_HOSTS": "127.0.0.1",
     }
 )
 os.environ.pop("WANDB_API_KEY", None)
@@ -115,7 +119,7 @@ def umask_027():
 @pytest.fixture(scope="session")
 def sample_archives() -> list[Path]:
     """The demo's three synthetic X archives, written once per session."""
-    from tweetbots.sample import write_sample_archives
+    from tweetbots.demo_data import write_sample_archives
 
     return write_sample_archives(_SESSION_DIR / "sample")
 

@@ -48,12 +48,6 @@ def build_tiny_model(texts: Iterable[str], out_dir: Path, seed: int = 0) -> None
     tokenizer.save_pretrained(out_dir)
 
 
-def resolve_pretrained(spec: str) -> tuple[Path, str]:
-    """A local model directory or a Hub id -> (directory, revision)."""
-    revision = pinned_revision(spec)
-    return fetch_pretrained(spec, revision), revision
-
-
 def pinned_revision(spec: str) -> str:
     """What `spec` holds now: a local directory's content digest, a Hub id's commit.
 

@@ -159,16 +159,19 @@ def _single_user_header(user: CardUser) -> str:
 
 
 def _cyborg_header(card: CardData) -> str:
+    """The seeds' cyborg layout: round avatars side by side, "🤖 AI CYBORG 🤖", the names.
+    Every user's avatar is shown (the seeds had at most 3); a long row wraps."""
     avatars = "\n".join(
         '        <div style="display:inherit; margin-left: 4px; margin-right: 4px; width: 92px; '
         "height:92px; border-radius: 50%; background-size: cover; "
         f"background-image: url('{_css_url(u.avatar_url)}')\">\n"
         "        </div>"
-        for u in card.users[:3]
+        for u in card.users
     )
     return (
         '<div class="inline-flex flex-col" style="line-height: 1.5;">\n'
-        f'    <div class="flex">\n{avatars}\n    </div>\n'
+        f'    <div class="flex" style="flex-wrap: wrap; justify-content: center;">\n{avatars}\n'
+        "    </div>\n"
         '    <div style="text-align: center; margin-top: 3px; font-size: 16px; '
         'font-weight: 800">🤖 AI CYBORG 🤖</div>\n'
         '    <div style="text-align: center; font-size: 16px; font-weight: 800">'

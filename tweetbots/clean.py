@@ -5,19 +5,22 @@ The rules (shared/reference/huggingtweets.md), applied per post in this order:
 1. HTML entities decoded, all of them, with `html.unescape` semantics (one pass:
    `&amp;lt;` becomes `&lt;`). The original decoded only `&amp;`, `&lt;`, `&gt;`; decoding
    the rest is a deliberate improvement and does not change the card's counts.
-2. Links removed (see `clean_texts` for the exact reading of the rule).
+2. Links removed exactly as the original removed them (`remove_links`).
 3. Whitespace collapsed: every run of whitespace (what `str.split()` splits on: spaces,
    newlines, tabs, the Unicode spaces) becomes one space; leading and trailing stripped.
-4. Posts with fewer than 3 counted words are "short" and dropped (`counted_words`).
+4. Posts with fewer than 3 counted words are "short" and dropped (`clean_and_count`).
 
 Speed. Rules 1-3 and the word count run on the Arrow UTF-8 buffer with numpy, in slices
 of rows on a thread per core (numpy releases the GIL): entities `&amp; &lt; &gt; &quot;
-&#39;` are decoded in place, link bytes are treated as whitespace, and each whitespace run
-becomes one space or nothing. Rows with any other `&` go through `html.unescape` and the
-per-row rules in Python. Measured on the 2-core dev machine, the whole-buffer alternatives
-(Python `re`/`str.split` over joined text, pyarrow RE2 and split kernels) were each about as
-slow as the per-row loop they would replace; this is 11-13x faster than that loop
-(`bench/clean.py`, quiet 2-core machine).
+&#39;` are decoded in place, a link's bytes become whitespace (or, for a link glued to the
+word before it and followed by one space, are deleted with that space), and each
+whitespace run becomes one space or nothing. Rows the byte rules cannot settle for certain
+(any other `&`; a link inside a link; a glued link whose space the original's later
+patterns might take) go through `html.unescape` and `remove_links` in Python. Measured on
+the 2-core dev machine, the whole-buffer alternatives (Python `re`/`str.split` over joined
+text, pyarrow RE2 and split kernels) were each about as slow as the per-row loop they would
+replace; this is about 19x faster than that loop written with the original's patterns
+(`bench/clean.py --posts 200000`, lightly loaded 2-core machine; 11.5x under a load of 7).
 """
 
 import html
@@ -45,10 +48,13 @@ WARN_CHARS = 40000
 # temporaries stay in cache and memory stays flat whatever the input size.
 _CHUNK_ROWS = 16_384
 
-_LINK = re.compile(r"https?:\S*")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-_SPACE, _AMPERSAND, _COLON, _AT, _HASH = (ord(c) for c in " &:@#")
+_SPACE, _NEWLINE, _AMPERSAND, _COLON, _AT, _HASH = (ord(c) for c in " \n&:@#")
+# Joining two words can spell a new link only across a word ending in a letter of `https`
+# and one starting with the rest of `http:`/`https:`.
+_LINK_TAIL_BYTES = np.frombuffer(b"htps", np.uint8)
+_LINK_HEAD_BYTES = np.frombuffer(b"tps:", np.uint8)
 # UTF-8 of the non-ASCII characters `str.isspace()` accepts (U+0085, U+00A0, U+1680,
 # U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), as big-endian integers.
 _TWO_BYTE_SPACES = np.array([0xC285, 0xC2A0])
@@ -79,42 +85,53 @@ class NotEnoughTextError(ValueError):
 # -- rules 1-3 ------------------------------------------------------------------------
 
 
-def clean_texts(texts: pd.Series) -> pd.Series:
-    """Rules 1-3 on every text; same index, Arrow-backed strings; a missing text is "".
+# The original's link patterns in its order: for `http:`, then for `https:`, the link with
+# the space before it, with the space after it, after a newline with the space after it,
+# after a newline, alone; each applied to the whole text. `\S` is Unicode-aware, as there.
+_ORIGINAL_LINK_PATTERNS = tuple(
+    re.compile(pattern.format(scheme))
+    for scheme in ("http:", "https:")
+    for pattern in (" {}\\S+", "{}\\S+ ", "\n{}\\S+ ", "\n{}\\S+", "{}\\S+")
+)
 
-    Rule 2, precisely: a link is `http:` or `https:` (lower case, as in the original's
-    regex) plus every non-whitespace character after it, up to the next whitespace or the
-    end; it may start inside a word. The link is deleted; "together with one adjacent
-    space or newline" is then satisfied by rule 3, which collapses whatever whitespace
-    surrounded the link into one space (or none at the ends). A link glued to a word
-    loses just the link part, so it never joins the words on either side:
 
-        "see https://t.co/x here"  -> "see here"
-        "https://t.co/x\\nhi there" -> "hi there"
-        "a http://x https://y b"   -> "a b"
-        "(https://x.y) and"        -> "( and"      (the `)` is part of the link)
-        "foohttp:bar baz"          -> "foo baz"    (`http:` needs no slashes)
-        "a http: b"                -> "a b"        (nothing after `http:` is still a link)
-        "HTTPS://X.Y yes"          -> unchanged    (upper case is not a link, not counted)
+def remove_links(text: str) -> str:
+    """Rule 2 exactly as the original applied it: its five patterns per scheme, in order.
 
-    The original's regexes could instead glue `(https://x.y) and` into `(and`; the rule
-    as written (and this code) keeps the words apart. Lone surrogates, possible only in
-    object-dtype input, become U+FFFD: the result is UTF-8.
+    A link is `http:` or `https:` (lower case) plus at least one non-whitespace character,
+    up to the next whitespace; it may start inside a word. What happens to the whitespace
+    around it follows from the order of the patterns. Once whitespace is collapsed:
+
+        "see https://t.co/x here"    -> "see here"
+        "https://t.co/x\\nhi there"  -> "hi there"
+        "a http://x https://y b"     -> "a b"
+        "see:https://x.y/z tiny rain" -> "see:tiny rain"  (glued: the space after goes too)
+        "(https://x.y) and more"     -> "(and more"
+        "foohttp:bar baz"            -> "foobaz"
+        "a http: b"                  -> "a http: b"       (nothing after `http:`: no link)
+        "HTTPS://X.Y yes"            -> unchanged         (upper case is not a link)
+
+    A link holding another one can take words with it, as it did in the original:
+    "https://a.org/?u=http://b.org more words" -> "https://a.org/?u=more words" after the
+    `http:` patterns, then "words".
     """
-    return _to_series(_map_chunks(_clean_chunk, _to_arrow(texts)), texts)
+    for pattern in _ORIGINAL_LINK_PATTERNS:
+        text = pattern.sub("", text)
+    return text
 
 
 def _clean_chunk(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
-    """Rules 1-3 on the chunk's UTF-8 bytes; rare entities go through `_clean_one`."""
+    """Rules 1-3 on the chunk's UTF-8 bytes; rows they cannot settle go through `_clean_one`."""
     data, offsets = _utf8_view(chunk)
     entities, decoded, lengths, rare_rows = _common_entities(data, offsets)
     dropped = np.zeros(len(data), dtype=bool)
     for k in range(1, int(lengths.max(initial=1))):
         dropped[entities[lengths > k] + k] = True
-    # A link reaches the next whitespace, so deleting it and collapsing the whitespace
-    # around it is the same as treating its bytes as whitespace.
     blank = _whitespace_mask(data)
-    blank[_link_bytes(data, offsets, blank)] = True
+    as_blank, deleted, unsettled = _link_rule(data, offsets, blank)
+    blank[as_blank] = True
+    blank[deleted] = False  # a joining link's space: deleted, not a separator
+    dropped[deleted] = True
     kept_blanks = _separating_blanks(blank, offsets)
     keep = ~blank & ~dropped
     keep[kept_blanks] = True
@@ -123,42 +140,23 @@ def _clean_chunk(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
     text[entities] = decoded
     kept = np.flatnonzero(keep)  # then `take`: twice as fast as a boolean mask here
     cleaned = _from_utf8(text.take(kept), np.searchsorted(kept, offsets))
-    if not rare_rows.any():
+    by_python = rare_rows | unsettled
+    if not by_python.any():
         return cleaned
-    rare = [_clean_one(t) for t in chunk.take(np.flatnonzero(rare_rows)).to_pylist()]
-    return pc.replace_with_mask(cleaned, pa.array(rare_rows), pa.array(rare, pa.large_string()))
+    rows = chunk.take(np.flatnonzero(by_python)).to_pylist()
+    redone = pa.array([_clean_one(t) for t in rows], pa.large_string())
+    return pc.replace_with_mask(cleaned, pa.array(by_python), redone)
 
 
 def _clean_one(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     if "http" in text:
-        text = _LINK.sub("", text)
+        text = remove_links(text)
     return " ".join(text.split())
 
 
 # -- rule 4 ---------------------------------------------------------------------------
-
-
-def counted_words(cleaned: pd.Series) -> pd.Series:
-    """Words (split on whitespace) whose lower-cased form has none of `http`, `@`, `#`.
-
-    Mentions, hashtags and leftover link-like words stay in the text; they just do not
-    count towards the 3 words a post needs to be kept.
-    """
-    counts = _map_chunks(lambda chunk: _count_chunk(_normalise_space(chunk)), _to_arrow(cleaned))
-    return pd.Series(np.concatenate([np.zeros(0, np.int64), *counts]), index=cleaned.index)
-
-
-def _normalise_space(chunk: pa.LargeStringArray) -> pa.LargeStringArray:
-    """Single spaces between words, none at the ends: what `_count_chunk` expects."""
-    data, offsets = _utf8_view(chunk)
-    irregular = _rows_with_irregular_space(data, offsets)
-    if not irregular.any():
-        return chunk
-    rows = chunk.take(np.flatnonzero(irregular)).to_pylist()
-    spaced = pa.array([" ".join(text.split()) for text in rows], pa.large_string())
-    return pc.replace_with_mask(chunk, pa.array(irregular), spaced)
 
 
 def _count_chunk(chunk: pa.LargeStringArray) -> np.ndarray:
@@ -198,18 +196,28 @@ def clean_posts(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, CleanStats]]
     every user's counts, ordered by the user's first appearance in `raw`.
     """
     retweet = raw["is_retweet"].fillna(False).to_numpy(dtype=bool)
-    texts = raw["text"][~retweet]
-    # One pass per chunk: counting while the cleaned bytes are still in cache.
-    results = _map_chunks(_clean_and_count_chunk, _to_arrow(texts))
-    cleaned = _to_series([chunk for chunk, _ in results], texts)
-    counts = np.concatenate([np.zeros(0, np.int64), *(count for _, count in results)])
-    long_enough = counts >= MIN_WORDS
+    cleaned, counts = clean_and_count(raw["text"][~retweet])
+    long_enough = (counts >= MIN_WORDS).to_numpy()
     keep = ~retweet
     keep[keep] = long_enough
     others = [c for c in raw.columns if c != "text"]
     kept = raw.loc[keep, others].assign(text=cleaned[long_enough].array)
     kept = kept[list(raw.columns)].reset_index(drop=True)
     return kept, _user_stats(raw["user"], retweet, keep)
+
+
+def clean_and_count(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rules 1-3 on every text, and the counted words of each result (rule 4).
+
+    Both keep the index; the texts are Arrow-backed strings, a missing text is "". Lone
+    surrogates, possible only in object-dtype input, become U+FFFD: the result is UTF-8.
+    For what rule 2 does to each kind of link, see `remove_links`.
+    """
+    # One pass per chunk: counting while the cleaned bytes are still in cache.
+    results = _map_chunks(_clean_and_count_chunk, _to_arrow(texts))
+    cleaned = _to_series([chunk for chunk, _ in results], texts)
+    counts = np.concatenate([np.zeros(0, np.int64), *(count for _, count in results)])
+    return cleaned, pd.Series(counts, index=texts.index)
 
 
 def _clean_and_count_chunk(chunk: pa.LargeStringArray) -> tuple[pa.LargeStringArray, np.ndarray]:
@@ -261,49 +269,6 @@ def _text_volume(posts: pd.DataFrame) -> dict[str, int]:
     return {str(user): int(chars) for user, chars in per_user.items()}
 
 
-# -- balancing ------------------------------------------------------------------------
-
-
-def balance_users(posts: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Repeat each user's posts until every user has about the largest user's characters.
-
-    The target is the largest user's total characters. Each user gets whole passes over
-    their posts, each pass a fresh shuffle, while a whole pass still fits under the
-    target; then posts from one more fresh shuffle, in order, until the target is reached.
-    So every user ends with at least the target and less than the target plus their
-    longest post; the largest user gets exactly one (shuffled) pass. Rows come grouped by
-    user in first-appearance order, with a fresh index. One user (or none): `posts` is
-    returned unchanged. The same seed gives the same rows.
-    """
-    codes, _ = pd.factorize(posts["user"], use_na_sentinel=False)
-    if codes.size == 0 or codes.max() == 0:
-        return posts
-    lengths = posts["text"].str.len().to_numpy(dtype=np.int64)
-    target = int(np.bincount(codes, weights=lengths).max())
-    rng = np.random.default_rng(seed)
-    order = [
-        _balanced_rows(np.flatnonzero(codes == code), lengths, target, rng)
-        for code in range(codes.max() + 1)
-    ]
-    return posts.iloc[np.concatenate(order)].reset_index(drop=True)
-
-
-def _balanced_rows(
-    rows: np.ndarray, lengths: np.ndarray, target: int, rng: np.random.Generator
-) -> np.ndarray:
-    pass_chars = int(lengths[rows].sum())
-    if pass_chars == 0:
-        return rng.permutation(rows)
-    whole_passes = max(1, target // pass_chars)
-    passes = [rng.permutation(rows) for _ in range(whole_passes)]
-    missing = target - whole_passes * pass_chars
-    if missing > 0:
-        last = rng.permutation(rows)
-        enough = int(np.searchsorted(np.cumsum(lengths[last]), missing)) + 1
-        passes.append(last[:enough])
-    return np.concatenate(passes)
-
-
 # -- byte-level rules -----------------------------------------------------------------
 
 # The entities common in posts, decoded in place: the `&` byte becomes the character and
@@ -341,14 +306,54 @@ def _whitespace_mask(data: np.ndarray) -> np.ndarray:
     return blank
 
 
-def _link_bytes(data: np.ndarray, offsets: np.ndarray, blank: np.ndarray) -> np.ndarray:
-    """Byte positions of every link: `http:`/`https:` up to the next whitespace."""
-    starts = _link_starts(data, offsets)
-    ends = _next_blank(starts, offsets[_row_of(starts, offsets) + 1], blank)
-    # Links inside one run of non-blank bytes share its end; keep the first of each.
-    first = np.ones(len(ends), dtype=bool)
-    first[1:] = ends[1:] != ends[:-1]
-    starts, ends = starts[first], ends[first]
+def _link_rule(
+    data: np.ndarray, offsets: np.ndarray, blank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 2 on bytes: (positions that become whitespace, positions deleted, rows unsettled).
+
+    Why this equals the original's patterns: a link after whitespace (or at the row start)
+    loses at most the whitespace next to it, never the words on either side, so treating its
+    bytes as whitespace gives the same collapsed text. A link glued to the word before it
+    and followed by exactly one space loses that space (`LINK ` runs before the newline
+    patterns), joining the two words; followed by anything else, it is removed alone. Rows
+    where a later pattern could first take that space (the next word is itself a link
+    after a single space or newline), where joining could spell a new `http:`, or where a
+    word holds several `http:`/`https:` are left to `remove_links` (`_clean_one`).
+    """
+    starts, colons = _link_starts(data, offsets)
+    rows = _row_of(starts, offsets)
+    row_ends = offsets[rows + 1]
+    ends = _next_blank(colons, row_ends, blank)  # the end of the word holding the link
+    shared = np.zeros(len(ends), dtype=bool)
+    shared[1:] = ends[1:] == ends[:-1]
+    shared[:-1] |= shared[1:]
+    is_link = ends > colons + 1  # `\S+`: a character after the colon
+    initial = (starts == offsets[rows]) | blank[np.maximum(starts - 1, 0)]
+    glued = np.flatnonzero(is_link & ~initial)
+    after = ends[glued]  # whitespace (or the row end) right after each glued link
+    one_blank = (after + 1 < row_ends[glued]) & ~blank[np.minimum(after + 1, len(data) - 1)]
+    first = data[np.minimum(after, len(data) - 1)]
+    next_is_link = np.isin(after + 1, starts[is_link & initial])
+    respells = np.isin(data[starts[glued] - 1], _LINK_TAIL_BYTES) & np.isin(
+        data[np.minimum(after + 1, len(data) - 1)], _LINK_HEAD_BYTES
+    )
+    one_space, one_newline = one_blank & (first == _SPACE), one_blank & (first == _NEWLINE)
+    unsure = (one_space & (next_is_link | respells)) | (one_newline & next_is_link)
+    join = glued[one_space & ~unsure]
+    unsettled = _rows_from_positions(
+        np.concatenate([starts[shared], starts[glued[unsure]]]), offsets
+    )
+    as_blank = is_link.copy()
+    as_blank[join] = False
+    return (
+        _spans(starts[as_blank], ends[as_blank]),
+        _spans(starts[join], ends[join] + 1),
+        unsettled,
+    )
+
+
+def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Every position of the half-open ranges [start, end), which must not overlap."""
     widths = ends - starts
     run_offsets = np.repeat(starts - np.cumsum(widths) + widths, widths)
     return run_offsets + np.arange(int(widths.sum()))
@@ -361,18 +366,23 @@ def _next_blank(starts: np.ndarray, row_ends: np.ndarray, blank: np.ndarray) -> 
     return np.minimum(following, row_ends)
 
 
-def _link_starts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Sorted positions of the `h` of each `http:` or `https:` inside one row."""
+def _link_starts(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the `h` and of the `:` of each `http:` or `https:` inside one row,
+    sorted by position."""
     colons = np.flatnonzero(data == _COLON)
-    found = []
+    found, found_colons = [], []
     for prefix in (b"http", b"https"):
         starts = colons - len(prefix)
         match = starts >= 0
         for k, char in enumerate(prefix):
             match &= data[np.maximum(starts + k, 0)] == char
-        starts = starts[match]
-        found.append(starts[_row_of(starts, offsets) == _row_of(starts + len(prefix), offsets)])
-    return np.sort(np.concatenate(found))
+        starts, ends = starts[match], colons[match]
+        inside = _row_of(starts, offsets) == _row_of(ends, offsets)
+        found.append(starts[inside])
+        found_colons.append(ends[inside])
+    starts, colons = np.concatenate(found), np.concatenate(found_colons)
+    order = np.argsort(starts, kind="stable")
+    return starts[order], colons[order]
 
 
 def _separating_blanks(blank: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -452,24 +462,6 @@ def _rows_from_positions(positions: np.ndarray, offsets: np.ndarray) -> np.ndarr
     rows = np.zeros(len(offsets) - 1, dtype=bool)
     rows[_row_of(positions, offsets)] = True
     return rows
-
-
-def _rows_with_irregular_space(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Rows whose whitespace is anything but single spaces between words."""
-    space = data == _SPACE
-    lengths = np.diff(offsets)
-    nonempty = lengths > 0
-    at_ends = np.zeros(len(lengths), dtype=bool)
-    at_ends[nonempty] = space[offsets[:-1][nonempty]] | space[offsets[1:][nonempty] - 1]
-    doubled = np.flatnonzero(space[1:] & space[:-1])
-    # Control characters are a superset of the ASCII whitespace other than space.
-    controls = np.flatnonzero(data < _SPACE)
-    return (
-        at_ends
-        | _rows_from_positions(doubled, offsets)
-        | _rows_from_positions(controls, offsets)
-        | _rows_from_positions(_unicode_space_positions(data)[0], offsets)
-    )
 
 
 def _unicode_space_positions(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

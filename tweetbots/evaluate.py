@@ -8,17 +8,23 @@
 - distinct-2: unique word bigrams over all bigrams (a bot that repeats itself scores low).
 """
 
+from __future__ import annotations
+
 import logging
 import math
 import re
 from contextlib import contextmanager
 from pathlib import Path
 from pickle import UnpicklingError
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
-from tweetbots.config import EvalSettings
+from tweetbots import progress
+
+if TYPE_CHECKING:
+    from tweetbots.stages.evaluate import EvalSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,9 @@ def validation_loss(model_dir: Path, blocks: np.ndarray, batch_size: int = 8) ->
     model = AutoModelForCausalLM.from_pretrained(model_dir).to(device).eval()
     data = torch.from_numpy(blocks.astype(np.int64))
     total, count = 0.0, 0
+    starts = progress.bar(range(0, len(data), batch_size), desc="validation loss", unit="batch")
     with torch.inference_mode():
-        for start in range(0, len(data), batch_size):
+        for start in starts:
             batch = data[start : start + batch_size].to(device)
             loss = model(input_ids=batch, labels=batch).loss.item()
             n_predicted = batch.shape[0] * (batch.shape[1] - 1)
@@ -91,7 +98,7 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
     # The bot's room: the original's min_length, at least one token.
     room = min(max(settings.min_length, 1), max_length - 1)
     samples = []
-    for prompt in settings.prompts:
+    for prompt in progress.bar(settings.prompts, desc="samples", unit="prompt"):
         ids = _prompt_ids(tokenizer, prompt, max_length, room)
         with torch.inference_mode():
             outputs = model.generate(

@@ -26,15 +26,6 @@ from tweetbots.wandb_records import OfflineRun
 log = logging.getLogger(__name__)
 
 DEFAULT_PROJECT = "tweetbots"
-ARTIFACT_TYPES = {
-    "scrape": "raw-posts",
-    "clean": "clean-posts",
-    "base": "base-model",
-    "tokenize": "tokens",
-    "fine-tune": "model",
-    "evaluate": "eval-report",
-    "publish": "card",
-}
 
 
 class ArtifactRef(BaseModel):
@@ -92,7 +83,8 @@ def wandb_mode(api_key: str | None = None) -> str:
 
 def artifact_ref(output: StageOutput) -> ArtifactRef:
     """The artifact of a stage output: its content files, not our bookkeeping."""
-    kind = ARTIFACT_TYPES[output.stage]
+    # One name for a stage everywhere: the artifact's type is the stage's name.
+    kind = output.stage
     name = f"{output.bot}-{kind}"
     if output.stage == "scrape":  # several per bot: one artifact per source's users
         name += "-" + "-".join(u["user"] for u in output.summary["users"])
@@ -115,7 +107,7 @@ def _content_files(output: StageOutput) -> dict[str, Path]:
     content a new version) unless it is all there is (a publish the gate refused)."""
     if output.stage == "scrape":  # the posts live in the raw store, shared across bots
         return {part: data_root() / part for u in output.summary["users"] for part in u["parts"]}
-    directory = Path(output.summary["model_dir"]) if output.stage == "base" else output.path
+    directory = Path(output.summary["model_dir"]) if output.stage == "base-model" else output.path
     files = {
         path.relative_to(directory).as_posix(): path
         for path in sorted(directory.rglob("*"))

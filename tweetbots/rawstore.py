@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tweetbots import progress
 from tweetbots.sources import RAW_SCHEMA, SAFE_NAME, SourceError, to_raw_frame, unique_posts
 from tweetbots.store import data_root, exclusive, read_manifest
 
@@ -44,23 +45,57 @@ def append_posts(
     `expected` (platform, user) is listed even when nothing new came back for it, so an
     empty nightly increment still hands the user's stored posts downstream.
     """
+    users = []
+    with progress.bar(desc="scrape: store", unit="post", total=len(posts)) as shown:
+        for (platform, user), group in _by_user(posts, expected).items():
+            users.append(_append_user(group, root, platform, user))
+            shown.update(len(group))
+    return users
+
+
+def _append_user(posts: pd.DataFrame, root: Path, platform: str, user: str) -> dict:
+    """Store one user's unseen posts; return the user's parts (relative paths)."""
+    directory = user_dir(root, platform, user)
+    busy = f"the raw store of {platform}/{user}"
+    with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
+        directory.mkdir(parents=True, exist_ok=True)
+        new = _unstored(posts, directory)
+        if len(new):
+            _write_part(new, directory)
+    log.info("%s/%s: %d new posts", platform, user, len(new))
+    return _parts_of(root, platform, user)
+
+
+def stored_users(
+    posts: pd.DataFrame, root: Path, expected: tuple[str, str] | None = None
+) -> list[dict] | None:
+    """What `append_posts` would return if it stored nothing: None when some posts are new.
+
+    Writes nothing: `tweetbots plan` tells from it what a scrape would hold.
+    """
+    users = []
+    for (platform, user), group in _by_user(posts, expected).items():
+        if len(_unstored(group, user_dir(root, platform, user))):
+            return None
+        users.append(_parts_of(root, platform, user))
+    return users
+
+
+def _by_user(posts: pd.DataFrame, expected: tuple[str, str] | None) -> dict:
     groups = dict(list(posts.groupby(["platform", "user"], sort=False)))
     if expected and expected not in groups:
         groups[expected] = posts.iloc[0:0]
-    users = []
-    for (platform, user), group in groups.items():
-        directory = user_dir(root, platform, user)
-        busy = f"the raw store of {platform}/{user}"
-        with exclusive(f"raw-{platform}-{user}", busy, APPEND_WAIT_S, root):
-            directory.mkdir(parents=True, exist_ok=True)
-            seen = _stored_ids(directory)
-            new = unique_posts(group[~group["id"].isin(seen)])
-            if len(new):
-                _write_part(new, directory)
-        log.info("%s/%s: %d new posts", platform, user, len(new))
-        parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
-        users.append({"platform": platform, "user": user, "parts": parts})
-    return users
+    return groups
+
+
+def _unstored(group: pd.DataFrame, directory: Path) -> pd.DataFrame:
+    return unique_posts(group[~group["id"].isin(_stored_ids(directory))])
+
+
+def _parts_of(root: Path, platform: str, user: str) -> dict:
+    directory = user_dir(root, platform, user)
+    parts = sorted(p.relative_to(root).as_posix() for p in directory.glob("part-*.parquet"))
+    return {"platform": platform, "user": user, "parts": parts}
 
 
 def read_posts(users: list[dict], root: Path) -> pd.DataFrame:

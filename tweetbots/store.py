@@ -1,17 +1,19 @@
 """The data root and its content-addressed stage directories.
 
 Every stage writes into `<root>/<stage>/<bot>/<fingerprint>/`, the fingerprint being a
-hash of its inputs' fingerprints, its settings and the library code version. Outputs
-are built in a temporary sibling and renamed into place, so a crash never leaves a half
-output under the final name; the temporary siblings a killed process left behind are
-removed by the next build of the same output.
+hash of its `OutputKey`: its inputs' fingerprints, its settings and the version of the
+code that decides it. Outputs are built in a temporary sibling and renamed into place,
+so a crash never leaves a half output under the final name; the temporary siblings a
+killed process left behind are removed by the next build of the same output. An output
+whose manifest cannot be read is not an output: it is rebuilt.
 
-Writers of one bot (or one user's raw store) take an `exclusive` lock, a `flock` on
-`<root>/locks/<name>.lock`: the kernel drops it when its holder dies, so a killed run
-never leaves a lock behind.
+Writers of one bot (or one user's raw store) take an `exclusive` lock on
+`<root>/locks/<name>.lock` through `filelock`: an OS lock (`flock` on Unix, `LockFileEx`
+on Windows) that the kernel drops when its holder dies, so a killed run never leaves a
+lock behind.
 """
 
-import fcntl
+import errno
 import hashlib
 import json
 import logging
@@ -20,23 +22,24 @@ import re
 import shutil
 import socket
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict
 
-from tweetbots import __version__, code_version
+from tweetbots import __version__
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+LAST_KEYS = "last-keys"  # <root>/last-keys/<bot>/<stage>.json: what `tweetbots plan` compares
 LOCKS = "locks"
-# The flows validate bot names (config.BotSpec); the library checks again, since a name
-# becomes a directory: whoever calls it, nothing may be written outside the data root.
+# A bot's name becomes a directory and a Hub repo name. BotSpec checks it before a run,
+# and every stage directory again: whoever calls, nothing is written outside the root.
 _BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,95}$")
 
 
@@ -61,16 +64,6 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stage_dir(stage: str, bot: str, *inputs: Any, root: Path | None = None) -> Path:
-    """The output directory of `stage` for `bot` given everything that determines it."""
-    return (
-        (root or data_root())
-        / stage
-        / checked_bot(bot)
-        / fingerprint(stage, code_version(), *inputs)
-    )
-
-
 def checked_bot(bot: str) -> str:
     """`bot`, if it is safe as a directory name; a one-line ValueError otherwise."""
     if not _BOT_NAME.match(bot):
@@ -84,7 +77,7 @@ def versions() -> dict[str, str]:
     """Versions recorded in every manifest, for reproducibility."""
     import importlib.metadata as md
 
-    found = {"tweetbots": __version__, "code": code_version()}
+    found = {"tweetbots": __version__}
     for package in ("torch", "transformers", "pandas", "pyarrow"):
         try:
             found[package] = md.version(package)
@@ -100,13 +93,42 @@ def write_manifest(directory: Path, **fields: Any) -> dict[str, Any]:
     return manifest
 
 
+class CorruptOutputError(ValueError):
+    """A stage directory whose manifest cannot be read: one line naming the file."""
+
+
 def read_manifest(directory: Path) -> dict[str, Any]:
-    return json.loads((directory / MANIFEST).read_text())
+    """The manifest of a stage directory; a one-line CorruptOutputError if it is unreadable."""
+    path = directory / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        reason = getattr(error, "strerror", None) or " ".join(str(error).split())
+        raise CorruptOutputError(
+            f"{path} is unreadable ({reason}): delete {directory} and run again"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("fingerprint"), str):
+        raise CorruptOutputError(f"{path} is not a tweetbots manifest: delete {directory}")
+    return manifest
 
 
 def is_complete(directory: Path) -> bool:
-    """An output counts only once its manifest is in place (written last, then renamed)."""
-    return (directory / MANIFEST).is_file()
+    """An output counts only once its manifest is in place (written last, then renamed)
+    and readable: a truncated or garbled one (a disk error, a hand edit) is no output."""
+    try:
+        read_manifest(directory)
+    except CorruptOutputError:
+        return False
+    return True
+
+
+class DataRootError(ValueError):
+    """The data root cannot be written (read-only, full, not ours): one line naming it."""
+
+
+# What no retry can fix: the file system refuses writes (read-only, full) or we may not.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM}
 
 
 @contextmanager
@@ -114,24 +136,59 @@ def building(final: Path) -> Iterator[Path]:
     """Yield a temp dir to fill; on success it is renamed to `final` atomically.
 
     If `final` already exists complete (an identical run finished first) the new build
-    is discarded: outputs are addressed by content, so both are the same.
+    is discarded: outputs are addressed by content, so both are the same. A data root
+    that refuses the writes (read-only, full) ends the build in one DataRootError.
     """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_builds(final)
-    tmp = Path(tempfile.mkdtemp(prefix=_build_prefix(final), dir=final.parent))
-    try:
-        yield tmp
-        with_default_modes(tmp)
-        if final.exists() and not is_complete(final):
-            shutil.rmtree(final)  # leftover of a crash between rmtree and rename
+    with unwritable_as_one_line():
+        tmp = staging_dir(final)
         try:
-            tmp.rename(final)
-        except OSError:
-            if not is_complete(final):
-                raise
-            log.info("%s was built concurrently; keeping the existing copy", final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            yield tmp
+            with_default_modes(tmp)
+            if final.exists() and not is_complete(final):
+                shutil.rmtree(final)  # a crash's leftover, or a corrupt manifest
+            try:
+                tmp.rename(final)
+            except OSError:
+                if not is_complete(final):
+                    raise
+                log.info("%s was built concurrently; keeping the existing copy", final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def unwritable_as_one_line(root: Path | None = None) -> Iterator[None]:
+    """A write refused for good (read-only, permissions, disk full) as one DataRootError
+    naming the data root; a retry cannot fix it, so it must not look like a glitch."""
+    root = root or data_root()
+    try:
+        yield
+    except OSError as error:
+        if not _refused_under(root, error):
+            raise
+        raise DataRootError(
+            f"data root {root} cannot be written ({os.strerror(error.errno)}: "
+            f"{error.filename or 'a file in it'}): free space or fix its permissions, or "
+            "set TWEETBOTS_HOME to another directory"
+        ) from error
+
+
+def _refused_under(root: Path, error: OSError) -> bool:
+    """Whether `error` is the data root refusing a write (not, say, an unreadable source)."""
+    if error.filename is None:  # a write to an open file names none
+        return error.errno in _NO_SPACE
+    inside = Path(os.fsdecode(error.filename)).absolute().is_relative_to(root)
+    return inside and error.errno in _NO_SPACE | _NOT_ALLOWED
+
+
+def check_writable(root: Path | None = None) -> Path:
+    """Fail fast, in one line, when the data root cannot be created or written."""
+    root = root or data_root()
+    with unwritable_as_one_line(root):
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-"):
+            pass
+    return root
 
 
 def with_default_modes(directory: Path) -> None:
@@ -155,6 +212,17 @@ def _umask() -> int:
         umask = os.umask(0o022)
         os.umask(umask)
         return umask
+
+
+def staging_dir(final: Path) -> Path:
+    """A new hidden sibling of `final` to fill before renaming it into place.
+
+    Siblings that builders on this host were killed before finishing are removed first,
+    so a killed build never leaves a half copy filling the disk for long.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(final)
+    return Path(tempfile.mkdtemp(prefix=_build_prefix(final), dir=final.parent))
 
 
 def _build_prefix(final: Path) -> str:
@@ -194,36 +262,34 @@ def exclusive(
     """Hold the lock `name` under the data root for the block, waiting up to `wait_s`.
 
     `busy` says what is locked, for the error when the wait runs out. The holder's host
-    and pid are written into the lock file so that error can name them.
+    and pid go into `<name>.holder` beside the lock so that error can name them: not
+    into the lock file itself, which a waiter may truncate as it opens it (filelock 3).
     """
-    path = (root or data_root()) / LOCKS / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        _acquire(handle, path, busy, wait_s)
-        try:
-            handle.truncate(0)
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-            handle.flush()
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    locks = (root or data_root()) / LOCKS
+    locks.mkdir(parents=True, exist_ok=True)
+    holder = locks / f"{name}.holder"
+    lock = FileLock(locks / f"{name}.lock")
+    try:
+        lock.acquire(timeout=wait_s, poll_interval=0.05)
+    except Timeout:
+        raise BusyError(
+            f"{busy} is busy: another run ({_holder(holder)}) is writing it; wait for that "
+            "run to finish, then start this one again"
+        ) from None
+    try:
+        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()}", encoding="utf-8")
+        yield
+    finally:
+        holder.write_text("", encoding="utf-8")
+        lock.release()
 
 
-def _acquire(handle, path: Path, busy: str, wait_s: float) -> None:
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = path.read_text(encoding="utf-8").strip() or "another process"
-                raise BusyError(
-                    f"{busy} is busy: another run ({holder}) is writing it; wait for that "
-                    "run to finish, then start this one again"
-                ) from None
-            time.sleep(0.05)
+def _holder(path: Path) -> str:
+    """Who holds a lock, as its holder wrote it (empty between a release and the next)."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or "another process"
+    except (OSError, UnicodeDecodeError):
+        return "another process"
 
 
 def bot_lock(bot: str):
@@ -231,10 +297,38 @@ def bot_lock(bot: str):
     return exclusive(f"bot-{checked_bot(bot)}", f"bot {bot!r}")
 
 
+class OutputKey(BaseModel):
+    """Everything that decides a stage's output; its directory is named by its hash.
+
+    `inputs` names what the stage reads (other stages' outputs by fingerprint, a source
+    by its state), `settings` what the user chose, `code` the version of the code that
+    decides the output. `tweetbots plan` compares a key with the last one built to say
+    why a stage would run.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    bot: str
+    code: str
+    inputs: dict[str, str] = {}
+    settings: dict[str, Any] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.stage, self.code, self.inputs, self.settings)
+
+    @property
+    def path(self) -> Path:
+        return data_root() / self.stage / checked_bot(self.bot) / self.fingerprint
+
+
 class StageOutput(BaseModel):
     """What one stage hands the next: where its output lives and a small summary.
 
-    Small on purpose: Prefect persists it as the task's cached result.
+    Small on purpose: Prefect persists it as the task's cached result. `fingerprint`
+    names what the output holds: the directory's name, except for a scrape, which is
+    named by its source's state but holds the user's stored posts.
     """
 
     stage: str
@@ -244,12 +338,59 @@ class StageOutput(BaseModel):
     summary: dict[str, Any] = {}
 
 
-def load_output(stage: str, bot: str, directory: Path) -> StageOutput:
+def produce(
+    key: OutputKey,
+    build: Callable[[Path], dict[str, Any]],
+    content_fingerprint: Callable[[dict[str, Any]], str] | None = None,
+    is_usable: Callable[[Path], bool] = is_complete,
+) -> StageOutput:
+    """The output `key` names: built by `build(tmp) -> summary` unless already there.
+
+    The bot's lock is held throughout, so two runs of one bot never interleave writes.
+    """
+    out = key.path
+    with bot_lock(key.bot):
+        if not is_usable(out):
+            with building(out) as tmp:
+                summary = build(tmp)
+                write_manifest(
+                    tmp,
+                    stage=key.stage,
+                    bot=key.bot,
+                    fingerprint=content_fingerprint(summary) if content_fingerprint else out.name,
+                    key=key.model_dump(mode="json"),
+                    summary=summary,
+                )
+            _remember_last_key(key)
+    return load_output(out)
+
+
+def last_key(stage: str, bot: str) -> OutputKey | None:
+    """The key of the last output built for `stage` of `bot`, even if it was deleted since."""
+    try:
+        return OutputKey.model_validate_json(_last_key_file(stage, bot).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember_last_key(key: OutputKey) -> None:
+    path = _last_key_file(key.stage, key.bot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(key.model_dump_json())
+    os.replace(tmp, path)
+
+
+def _last_key_file(stage: str, bot: str) -> Path:
+    return data_root() / LAST_KEYS / checked_bot(bot) / f"{stage}.json"
+
+
+def load_output(directory: Path) -> StageOutput:
     """The StageOutput recorded in a complete stage directory."""
     manifest = read_manifest(directory)
     return StageOutput(
-        stage=stage,
-        bot=bot,
+        stage=manifest["stage"],
+        bot=manifest["bot"],
         path=directory,
         fingerprint=manifest["fingerprint"],
         summary=manifest.get("summary", {}),

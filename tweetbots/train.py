@@ -6,19 +6,22 @@ torch.compile; on CPU it runs the same loop in fp32. Defaults are the original's
 lr 1.372e-4, cosine to zero without warm-up, 4 epochs, one 1024-token block per step.
 """
 
+from __future__ import annotations
+
 import logging
 import math
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from tweetbots.config import TrainSettings
+if TYPE_CHECKING:
+    from tweetbots.stages.fine_tune import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +151,27 @@ def _resume(model, optimizer, checkpoint_dir: Path | None) -> int:
     path = checkpoint_dir / CHECKPOINT if checkpoint_dir else None
     if path is None or not path.is_file():
         return 0
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    getattr(model, "_orig_mod", model).load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        step = int(state["step"])
+        model_state, optimizer_state = state["model"], state["optimizer"]
+    except Exception as error:  # noqa: BLE001 - any unreadable checkpoint: start over
+        # A garbled file (a disk error, a copy cut short) costs the steps it saved, never
+        # the run; torch's own advice (weights_only=False) would run whatever it holds.
+        log.warning(
+            "checkpoint %s is unreadable (%s): training from the start",
+            path,
+            type(error).__name__,
+        )
+        path.unlink(missing_ok=True)
+        return 0
+    getattr(model, "_orig_mod", model).load_state_dict(model_state)
+    optimizer.load_state_dict(optimizer_state)
     torch.set_rng_state(state["torch_rng"])
-    if state["cuda_rng"]:
+    if state.get("cuda_rng"):
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    log.info("resuming fine-tune from step %d (%s)", state["step"], path)
-    return int(state["step"])
+    log.info("resuming fine-tune from step %d (%s)", step, path)
+    return step
 
 
 def _save_checkpoint(model, optimizer, step: int, checkpoint_dir: Path) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
+from fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 
 SEED = Path(__file__).parents[1] / "data" / "seed_cyborg_card.md"
 
@@ -79,7 +79,7 @@ def test_demo_wrote_one_offline_wandb_run_per_stage(demo_run):
     runs = wait_for_runs(home / "wandb", 9)
     stages = sorted(run.job_type for run in runs)  # 3 scrapes: one per archive
     assert stages == sorted(
-        ["scrape"] * 3 + ["clean", "base", "tokenize", "fine-tune", "evaluate", "publish"]
+        ["scrape"] * 3 + ["clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
     )
     assert len({run.group for run in runs}) == 1  # the demo's flow run
 
@@ -94,5 +94,5 @@ def test_demo_lineage_chain_matches_digest_for_digest(demo_run):
         assert len(outputs) == 1, (producer, outputs)
         ((kind, produced),) = outputs.items()
         assert recorded_inputs(runs, consumer)[kind] == produced, (producer, consumer)
-    assert len(logged_outputs(runs, "scrape")["raw-posts"]) == 3
-    assert logged_outputs(runs, "publish")["card"]  # the published card is the last artifact
+    assert len(logged_outputs(runs, "scrape")["scrape"]) == 3
+    assert logged_outputs(runs, "publish")["publish"]  # the published card is the last artifact

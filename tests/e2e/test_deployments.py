@@ -14,12 +14,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fakes.prefect_states import STAGES, stage_states
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterParentFlowRunId,
+)
 from prefect.deployments import run_deployment
-from prefect_states import STAGES, stage_states
 
 from flows import stack
+from flows.train_bot import train_bot
+from tweetbots.config import BotSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -124,28 +132,38 @@ def test_retry_of_a_failed_run_executes_only_the_failed_stage(worker_home, tmp_p
     assert (blocker / "hub" / "bo_pedals" / "README.md").is_file()
 
 
-def test_nightly_retrains_only_the_bot_with_new_posts(worker_home, tmp_path):
+def test_an_unchanged_nightly_starts_no_run_and_one_changed_bot_exactly_one(
+    worker_home, tmp_path, monkeypatch
+):
     for user in ("cy", "di"):
         _write_posts(tmp_path / f"{user}.csv", user, 120)
     bots = [
         _bot(f"{user}_nightly", tmp_path / f"{user}.csv", tmp_path / "hub") for user in ("cy", "di")
     ]
+    monkeypatch.setenv("TWEETBOTS_HOME", str(worker_home))  # the worker's data root
+    for bot in bots:  # trained earlier, here: the nightlies below find them built
+        assert train_bot(BotSpec(**bot), return_state=True).is_completed()
 
-    first = run_deployment("nightly/nightly", timeout=RUN_TIMEOUT, parameters={"bots": bots})
-    assert first.state.is_completed(), first.state.message
-    children = _children(first.id)
-    assert set(children) == {"cy_nightly", "di_nightly"}
-    for child in children.values():
-        assert stage_states(child.id) == dict.fromkeys(STAGES, "Completed")
-    _assert_fine_tunes_did_not_overlap(worker_home, set(children))
+    unchanged = run_deployment("nightly/nightly", timeout=RUN_TIMEOUT, parameters={"bots": bots})
+    assert unchanged.state.is_completed(), unchanged.state.message
+    assert _children(unchanged.id) == {}  # no train-bot run, no process, no GPU pod
+    table = _nightly_table(unchanged.id)
+    for user in ("cy", "di"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {user}_nightly "))
+        assert (
+            "| Up to date |" in row
+            and f"({(tmp_path / 'hub' / f'{user}_nightly').as_uri()})" in row
+        )
 
     _write_posts(tmp_path / "cy.csv", "cy", 30, start=120)  # new posts for one bot
-    second = run_deployment("nightly/nightly", timeout=RUN_TIMEOUT, parameters={"bots": bots})
-    assert second.state.is_completed(), second.state.message
-    children = _children(second.id)
-    assert stage_states(children["di_nightly"].id) == dict.fromkeys(STAGES, "Cached")
+    changed = run_deployment("nightly/nightly", timeout=RUN_TIMEOUT, parameters={"bots": bots})
+    assert changed.state.is_completed(), changed.state.message
+    children = _children(changed.id)
+    assert set(children) == {"cy_nightly"}
     retrained = stage_states(children["cy_nightly"].id)
     assert {retrained[s] for s in ("scrape", "clean", "tokenize", "fine-tune")} == {"Completed"}
+    assert _task_runs(children["cy_nightly"].id, "fetch-new-posts") == 0  # sensed once, nightly
+    assert "new posts from source file:" in _nightly_table(changed.id)
 
 
 def test_soak_many_small_bots_in_one_nightly_one_failing_stops_no_other(worker_home, tmp_path):
@@ -159,12 +177,29 @@ def test_soak_many_small_bots_in_one_nightly_one_failing_stops_no_other(worker_h
     assert run.state.is_failed()
     assert "1 of 6 bots failed: gone_bot" in run.state.message
     children = _children(run.id)
-    assert set(children) == {"gone_bot", *good}
-    assert children["gone_bot"].state.is_failed()
+    assert set(children) == set(good)  # the check of gone_bot failed: no run of its own
+    row = next(line for line in _nightly_table(run.id).splitlines() if "| gone_bot |" in line)
+    assert "| Failed |" in row and "does not exist" in row
     for user in good:
         assert children[user].state.is_completed(), children[user].state.message
         assert (tmp_path / "hub" / user / "README.md").is_file()
     _assert_fine_tunes_did_not_overlap(worker_home, set(good))
+
+
+def _nightly_table(flow_run_id) -> str:
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return next(a.data for a in artifacts if a.key == "nightly-bots")
+
+
+def _task_runs(flow_run_id, name: str) -> int:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return sum(run.name.startswith(name) for run in runs)
 
 
 def _assert_fine_tunes_did_not_overlap(home: Path, bots: set[str]) -> None:

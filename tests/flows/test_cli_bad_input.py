@@ -107,7 +107,7 @@ def test_stats_bad_source_is_one_line_exit_2(tmp_path, case):
         (["a/b"], ["bot name 'a/b' is invalid"]),
         (["has space"], ["'has space'", "a-z 0-9"]),
         (["x" * 200], ["1-96"]),
-        (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://DIR or hf://"]),
+        (["ok", "--target", "s3://bucket/x"], ["'s3://bucket/x'", "file://... or hf://..."]),
         (["ok", "--target", "hf://only-one-part"], ["hf://namespace/name"]),
     ],
 )
@@ -133,6 +133,48 @@ def test_train_bad_training_option_is_one_line_exit_2(option, value, expected):
     result = runner.invoke(app, ["train", "ok", "--source", "file:x.csv", option, value])
     assert result.exit_code == 2, result.output
     assert_one_error_line(result.stderr, f"{option}: ", expected)
+
+
+BOT_FILE = 'name = "ok"\nsources = ["file:x.csv"]\n[train]\nbatch_size = 8\n'
+
+
+@pytest.mark.parametrize(
+    "file_text, arguments, expected",
+    [
+        (BOT_FILE.replace("batch_size", "batch"), [], ["bot.toml: train.batch: Extra inputs"]),
+        (BOT_FILE.replace("= 8", "= 0"), [], ["bot.toml: train.batch_size: Input should be"]),
+        (BOT_FILE.replace('"ok"', '"../x"'), [], ["bot.toml: name: bot name '../x'"]),
+        (BOT_FILE, ["--target", "s3://b/x"], ["--target (over ", "bot.toml): target 's3://"]),
+        (BOT_FILE, ["--source", "ftp:x"], ["--source (over ", "unknown source 'ftp:x'"]),
+        (BOT_FILE, ["--batch-size", "0"], ["--batch-size: ", "greater than or equal to 1"]),
+        ("name = [", [], ["bot.toml is not valid TOML", "fix its syntax"]),
+        (None, [], ["bot.toml cannot be read (No such file or directory)"]),
+    ],
+    ids=[
+        "unknown field",
+        "bad value",
+        "bad name",
+        "bad --target over it",
+        "bad --source over it",
+        "bad --batch-size over it",
+        "not TOML",
+        "missing file",
+    ],
+)
+def test_train_bad_bot_file_is_one_line_exit_2(tmp_path, file_text, arguments, expected):
+    # Refused before any flow run: the file checked like the UI's form, the field named.
+    config = tmp_path / "bot.toml"
+    if file_text is not None:
+        config.write_text(file_text)
+    result = runner.invoke(app, ["train", "--config", str(config), *arguments])
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result.stderr, *expected)
+
+
+def test_train_without_a_source_or_a_bot_file_is_one_line_exit_2():
+    result = runner.invoke(app, ["train", "ok"])
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result.stderr, "missing option '--source' (or --config FILE)")
 
 
 def posts(n: int) -> list[str]:

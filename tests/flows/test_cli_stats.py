@@ -6,6 +6,7 @@ hand in the comments, not by the cleaning code under test.
 """
 
 import json
+import zipfile
 
 from _fake_servers import (
     bluesky_post,
@@ -170,3 +171,53 @@ def test_stats_counts_the_same_ids_of_two_users_for_each(tmp_path):
         (tmp_path / f"{user}.csv").write_text("id,text\n" + rows)
     counts = _stats_json(f"file:{tmp_path / 'ann.csv'}", f"file:{tmp_path / 'ben.csv'}")
     assert {user: c["downloaded"] for user, c in counts.items()} == {"ann": 2, "ben": 3}
+
+
+def test_stats_of_glued_links_match_the_original(tmp_path):
+    csv = tmp_path / "dana.csv"
+    csv.write_text(
+        "id,text\n"
+        "1,see:https://x.y/z tiny rain\n"  # short: "see:tiny rain", the space goes too
+        "2,look:https://t.co/a nice day\n"  # short: "look:nice day"
+        "3,see: https://x.y/z tiny rain\n"  # kept: "see: tiny rain", 3 words
+        "4,(https://x.y) and more\n"  # short: "(and more", 2 words
+    )
+    counts = _stats_json(f"file:{csv}")
+    assert counts == {"dana": {"downloaded": 4, "retweets": 0, "short": 3, "kept": 1}}
+
+
+def _archive_js(name: str, items: list) -> str:
+    return f"window.YTD.{name}.part0 = " + json.dumps(items, indent=2)
+
+
+def test_stats_of_an_x_archive_count_an_edited_post_once(tmp_path):
+    versions = ["1780000000000000001", "1780000000000000002", "1780000000000000003"]
+    control = {"editTweetIds": versions}
+    texts = ["I have a typo in this psot", "I have a typo in this post", "fixed the typo, finally"]
+    edited = [
+        {
+            "id_str": version,
+            "full_text": text,
+            "created_at": f"Fri Mar 01 10:0{n}:00 +0000 2024",
+            "edit_info": {"initial": control}
+            if n == 0
+            else {"edit": {"initialTweetId": versions[0], "editControlInitial": control}},
+        }
+        for n, (version, text) in enumerate(zip(versions, texts, strict=True))
+    ]
+    others = [
+        {"id_str": "1780000000000000010", "full_text": "RT @bob: words of bob here"},
+        {"id_str": "1780000000000000011", "full_text": "ok then"},
+        {"id_str": "1780000000000000012", "full_text": "three plain words"},
+    ]
+    path = tmp_path / "twitter-2024.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "data/account.js", _archive_js("account", [{"account": {"username": "eve"}}])
+        )
+        archive.writestr(
+            "data/tweets.js", _archive_js("tweets", [{"tweet": t} for t in edited + others])
+        )
+    counts = _stats_json(f"archive:{path}")
+    # 3 posts + 1 edited post (3 versions, read once): 1 retweet, 1 short, 2 kept.
+    assert counts == {"eve": {"downloaded": 4, "retweets": 1, "short": 1, "kept": 2}}

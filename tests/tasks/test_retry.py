@@ -2,7 +2,7 @@ import httpx
 import pytest
 from prefect.states import Failed
 
-from tasks._common import retry_transient
+from tasks.runtime import retry_transient
 from tweetbots.sources import SourceError
 
 
@@ -121,7 +121,7 @@ def test_scrape_5xx_is_retried_by_the_reader_and_not_again_by_prefect(
 ):
     from prefect import flow
 
-    from tasks.scrape import check_source
+    from tasks.scrape import fetch_new_posts
     from tweetbots.sources import _http
 
     monkeypatch.setenv("TWEETBOTS_MASTODON_BASE_URL", failing_server.url)
@@ -129,7 +129,7 @@ def test_scrape_5xx_is_retried_by_the_reader_and_not_again_by_prefect(
 
     @flow
     def sense(spec: str) -> str:
-        return check_source.with_options(retry_delay_seconds=0)(spec)
+        return fetch_new_posts.with_options(retry_delay_seconds=0)(spec)
 
     state = sense("mastodon:@ada@example.social", return_state=True)
     assert state.is_failed()
@@ -146,8 +146,8 @@ def test_publish_5xx_is_retried_by_prefect_then_fails(
     from huggingface_hub import constants
     from prefect import flow
 
-    from tasks.publish import publish_model
-    from tweetbots.config import PublishSettings
+    from tasks.publish import publish
+    from tweetbots.stages.publish import PublishSettings
 
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
@@ -157,8 +157,8 @@ def test_publish_5xx_is_retried_by_prefect_then_fails(
 
     @flow
     def publish_only():
-        task = publish_model.with_options(retry_delay_seconds=0)
-        return task(*stages, PublishSettings(target="hf://me/bot"), "bot")
+        task = publish.with_options(retry_delay_seconds=0)
+        return task(*stages, PublishSettings(target="hf://me/bot"))
 
     state = publish_only(return_state=True)
     assert state.is_failed()
@@ -170,38 +170,35 @@ def test_publish_5xx_is_retried_by_prefect_then_fails(
 def test_a_hub_read_timeout_is_retried(monkeypatch):
     from huggingface_hub import constants
 
-    from tweetbots import publish
+    from tweetbots.targets import hf, open_target
 
     slow = _FailingServer(200, delay=1.0)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", slow.url)
-    monkeypatch.setattr(publish, "_HUB_READ_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(hf, "HUB_READ_TIMEOUT_S", 0.2)
     try:
         with pytest.raises(Exception) as error:  # noqa: B017 - the client's own type
-            publish.published_perplexity("hf://me/bot", "bot", "hf_test_token")
+            open_target("hf://me/bot", "bot", "hf_test_token").published_card()
     finally:
         slow.stop()
     assert "timed out" in str(error.value).lower()
     assert retry_transient(None, None, _failed(error.value))
 
 
-def _stage(root, name: str, folder: str, **summary):
+def _stage(root, name: str, **summary):
     """A finished stage output as a real directory, without running the stage."""
-    from tweetbots.store import StageOutput, building, write_manifest
+    from fakes.stages import finished_output
 
-    path = root / folder / "bot" / "fp"
-    with building(path) as tmp:
-        write_manifest(tmp, stage=name, bot="bot", fingerprint="fp", summary=summary)
-    return StageOutput(stage=name, bot="bot", path=path, fingerprint="fp", summary=summary)
+    return finished_output(name, root / name / "bot" / "fp", **summary)
 
 
 def _publishable_stages(root):
     """Stage outputs a publish needs, without training anything."""
-    model = _stage(root, "fine-tune", "models")
-    report = _stage(root, "evaluate", "eval", perplexity=20.0, base_perplexity=90.0)
-    clean = _stage(root, "clean", "clean", profiles=[], stats={})
-    base = _stage(root, "base", "base", model="tiny", model_dir="x")
-    return model, report, clean, base
+    model = _stage(root, "fine-tune")
+    report = _stage(root, "evaluate", perplexity=20.0, base_perplexity=90.0)
+    cleaned = _stage(root, "clean", profiles=[], stats={})
+    base = _stage(root, "base-model", model="tiny", model_dir="x")
+    return model, report, cleaned, base
 
 
 def _attempts(task_run_id, timeout: float = 30) -> int:
@@ -225,20 +222,20 @@ def test_base_model_bad_input_fails_at_once_and_an_unreachable_hub_is_retried(
     from huggingface_hub import constants
     from prefect import flow
 
-    from tasks.base import prepare_base_model
+    from tasks.base_model import base_model
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # refused at once
-    clean = _stage(data_root, "clean", "clean", profiles=[], stats={})
+    cleaned = _stage(data_root, "clean", profiles=[], stats={})
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()
 
     @flow
     def base_only(spec: str):
-        task = prepare_base_model.with_options(retry_delay_seconds=0)
-        state = task(spec, clean, "bot", return_state=True)
+        task = base_model.with_options(retry_delay_seconds=0)
+        state = task(spec, cleaned, return_state=True)
         return state.state_details.task_run_id, str(state.result(raise_on_failure=False))
 
     attempts = {}

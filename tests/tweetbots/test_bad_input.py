@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes.stages import finished_output, scrape_source
 
-from tweetbots import pipeline
 from tweetbots.clean import NotEnoughTextError
-from tweetbots.config import PublishSettings
-from tweetbots.publish import PublishError
 from tweetbots.sources import SourceError
-from tweetbots.store import LOCKS, StageOutput, building, write_manifest
+from tweetbots.stages import base_model, clean, publish, tokenize
+from tweetbots.stages.publish import PublishSettings
+from tweetbots.stages.tokenize import TokenizeSettings
+from tweetbots.store import LOCKS
+from tweetbots.targets import PublishError
 
 WORDS = "sourdough crumb oven starter flour proof bake loaf butter crust".split()
 
@@ -64,8 +66,8 @@ def one_line(error: pytest.ExceptionInfo, *parts: str) -> str:
 def stored_bot(data_root, tmp_path):
     """A data root holding bot `ada`: its raw posts and its clean dataset."""
     source = write_csv(tmp_path / "ada.csv", long_posts(120))
-    scrape = pipeline.run_scrape(f"file:{source}", "ada")
-    pipeline.run_clean([scrape], "ada")
+    scrape = scrape_source(f"file:{source}", "ada")
+    clean.run([scrape])
     return data_root
 
 
@@ -128,7 +130,7 @@ def test_bad_source_is_one_line_and_the_stored_bot_is_untouched(stored_bot, tmp_
     spec = make_spec(tmp_path)
     before = snapshot(stored_bot)
     with pytest.raises(SourceError) as error:
-        pipeline.run_scrape(spec, "ada")
+        scrape_source(spec, "ada")
     one_line(error, *expected)
     assert snapshot(stored_bot) == before
 
@@ -159,10 +161,10 @@ TOO_LITTLE = {
 def test_too_little_text_fails_the_clean_stage_and_writes_nothing(stored_bot, tmp_path, case):
     tweets, expected = TOO_LITTLE[case]
     spec = f"archive:{write_archive(tmp_path / 'bea.zip', 'bea', tweets)}"
-    scrape = pipeline.run_scrape(spec, "bea")
+    scrape = scrape_source(spec, "bea")
     before = snapshot(stored_bot)
     with pytest.raises(NotEnoughTextError) as error:
-        pipeline.run_clean([scrape], "bea")
+        clean.run([scrape])
     message = one_line(error, *expected)
     if not tweets:
         assert spec in message  # names the source that gave nothing
@@ -170,11 +172,11 @@ def test_too_little_text_fails_the_clean_stage_and_writes_nothing(stored_bot, tm
 
 
 def test_a_cyborg_with_one_empty_source_names_that_source(stored_bot, tmp_path):
-    good = pipeline.run_scrape(f"file:{write_csv(tmp_path / 'cy.csv', long_posts(120))}", "cy")
+    good = scrape_source(f"file:{write_csv(tmp_path / 'cy.csv', long_posts(120))}", "cy")
     empty_spec = f"archive:{write_archive(tmp_path / 'nobody.zip', 'nobody', [])}"
-    empty = pipeline.run_scrape(empty_spec, "cy")
+    empty = scrape_source(empty_spec, "cy")
     with pytest.raises(NotEnoughTextError) as error:
-        pipeline.run_clean([good, empty], "cy")
+        clean.run([good, empty])
     one_line(error, empty_spec, "has no posts")
 
 
@@ -182,12 +184,12 @@ def test_duplicated_ids_are_stored_once_first_copy_wins(data_root, tmp_path):
     texts = long_posts(130)
     ids = [str(i) for i in range(130)] + ["0", "1", "2"]  # three ids again, other texts
     first = write_csv(tmp_path / "dup.csv", texts + long_posts(3, seed=5), ids)
-    scrape = pipeline.run_scrape(f"file:{first}", "dup")
+    scrape = scrape_source(f"file:{first}", "dup")
     again = tmp_path / "again" / "dup.csv"  # the same user from a second export
     again.parent.mkdir()
     write_csv(again, ["a different text for id zero, still long enough"] + texts[1:5])
-    scrape_again = pipeline.run_scrape(f"file:{again}", "dup")
-    cleaned = pipeline.run_clean([scrape, scrape_again], "dup")
+    scrape_again = scrape_source(f"file:{again}", "dup")
+    cleaned = clean.run([scrape, scrape_again])
     posts = pd.read_parquet(cleaned.path / "posts.parquet")
     assert posts["id"].is_unique and len(posts) == 130
     assert posts.set_index("id").loc["0", "text"] == texts[0]
@@ -198,8 +200,8 @@ def test_the_same_ids_from_two_users_are_two_users_posts(data_root, tmp_path):
     # Two CSV exports both numbered 0..N-1: a cyborg of both keeps every post of each.
     alice = write_csv(tmp_path / "alice.csv", long_posts(130))
     bob = write_csv(tmp_path / "bob.csv", long_posts(140, seed=7))
-    scrapes = [pipeline.run_scrape(f"file:{p}", "pair") for p in (alice, bob)]
-    cleaned = pipeline.run_clean(scrapes, "pair")
+    scrapes = [scrape_source(f"file:{p}", "pair") for p in (alice, bob)]
+    cleaned = clean.run(scrapes)
     stats = cleaned.summary["stats"]
     assert (stats["alice"]["downloaded"], stats["bob"]["downloaded"]) == (130, 140)
     posts = pd.read_parquet(cleaned.path / "posts.parquet")
@@ -221,12 +223,10 @@ def test_hostile_text_survives_scrape_clean_and_tokenize(data_root, tmp_path):
     records += [{"id": str(i), "text": t} for i, t in enumerate(long_posts(120))]
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
-    scrape = pipeline.run_scrape(f"file:{path}", "odd")
-    cleaned = pipeline.run_clean([scrape], "odd")
-    base = pipeline.run_base("tiny", cleaned, "odd")
-    from tweetbots.config import TokenizeSettings
-
-    tokens = pipeline.run_tokenize(cleaned, base, TokenizeSettings(block_size=64), "odd")
+    scrape = scrape_source(f"file:{path}", "odd")
+    cleaned = clean.run([scrape])
+    base = base_model.run("tiny", cleaned)
+    tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=64))
 
     kept = pd.read_parquet(cleaned.path / "posts.parquet").set_index("id")["text"]
     nul, surrogate, rtl, big = (kept[f"h{i}"] for i in range(4))
@@ -237,26 +237,18 @@ def test_hostile_text_survives_scrape_clean_and_tokenize(data_root, tmp_path):
     assert tokens.summary["train"]["tokens"] + tokens.summary["val"]["tokens"] > 10_000
 
 
-def _fake_stage(stage: str, directory: Path, **summary) -> StageOutput:
-    with building(directory) as tmp:
-        write_manifest(tmp, stage=stage, bot="bot", fingerprint=directory.name, summary=summary)
-    return StageOutput(
-        stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
-    )
-
-
 def test_hub_target_without_a_token_fails_before_reading_the_hub(data_root):
-    model = _fake_stage("fine-tune", data_root / "models" / "bot" / "m1")
-    report = _fake_stage(
-        "evaluate", data_root / "eval" / "bot" / "r1", perplexity=20.0, base_perplexity=90.0
+    model = finished_output("fine-tune", data_root / "fine-tune" / "bot" / "m1")
+    report = finished_output(
+        "evaluate", data_root / "evaluate" / "bot" / "r1", perplexity=20.0, base_perplexity=90.0
     )
-    clean = _fake_stage("clean", data_root / "clean" / "bot" / "c1", profiles=[], stats={})
-    base = _fake_stage("base", data_root / "base" / "bot" / "b1", model="tiny", model_dir="x")
+    cleaned = finished_output("clean", data_root / "clean" / "bot" / "c1", profiles=[], stats={})
+    base = finished_output(
+        "base-model", data_root / "base-model" / "bot" / "b1", model="tiny", model_dir="x"
+    )
     before = snapshot(data_root)
     # HF_HUB_OFFLINE is set for the suite: reaching for the Hub would fail differently.
     with pytest.raises(PublishError) as error:
-        pipeline.run_publish(
-            model, report, clean, base, PublishSettings(target="hf://me/bot"), "bot", token=None
-        )
+        publish.run(model, report, cleaned, base, PublishSettings(target="hf://me/bot"))
     one_line(error, "hf://me/bot", "HF_TOKEN", "hf-token")
     assert snapshot(data_root) == before

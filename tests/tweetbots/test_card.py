@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tweetbots.card import CardData, CardUser, model_name, read_card_perplexity, render_card
@@ -271,3 +272,47 @@ def test_the_final_model_sentence_links_the_training_runs_artifacts():
     assert "At the end of training, the final model is logged and versioned." in _render(
         _user("Eve")
     )
+
+
+# -- cyborgs of more than 3 users -----------------------------------------------------------
+
+
+def test_a_cyborg_of_ten_shows_every_avatar_and_column():
+    users = [
+        CardUser(
+            user=f"u{i:02d}",
+            display_name=f"User {i}",
+            avatar_url=f"https://e.org/{i}.png",
+            downloaded=100 + i,
+            retweets=1,
+            short=2,
+            kept=97 + i,
+        )
+        for i in range(10)
+    ]
+    text = render_card(
+        CardData(
+            model_id="me/ten",
+            users=users,
+            base_model="gpt2",
+            perplexity=3.0,
+            base_perplexity=9.0,
+        )
+    )
+    avatars = re.findall(r"background-image: url\('https://e\.org/(\d+)\.png'\)", text)
+    assert avatars == [str(i) for i in range(10)]
+    table = _table(text)
+    assert table[0] == ["Data", *(f"User {i}" for i in range(10))]
+    assert table[2] == ["Tweets downloaded", *(str(100 + i) for i in range(10))]
+    assert " & ".join(f"User {i}" for i in range(10)) in text
+
+
+def test_a_bot_takes_up_to_ten_sources():
+    from pydantic import ValidationError
+
+    from tweetbots.config import BotSpec
+
+    sources = [f"file:user{i}.csv" for i in range(11)]
+    assert len(BotSpec(name="ten", sources=sources[:10]).sources) == 10
+    with pytest.raises(ValidationError, match="at most 10"):
+        BotSpec(name="eleven", sources=sources)

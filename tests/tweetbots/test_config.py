@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from tweetbots.config import ORIGINAL_LEARNING_RATE, BotSpec, TrainSettings
+from tweetbots.config import BotSpec
+from tweetbots.stages.fine_tune import ORIGINAL_LEARNING_RATE, TrainSettings
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "has space", "x" * 200, "", "-x"])
@@ -16,7 +17,7 @@ def test_unknown_source_scheme_is_refused():
 
 
 def test_malformed_target_is_refused():
-    with pytest.raises(ValidationError, match="file://DIR or hf://namespace/name"):
+    with pytest.raises(ValidationError, match="use file://... or hf://..."):
         BotSpec(name="bot", sources=["file:x.csv"], publish={"target": "s3://x"})
 
 

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes.stages import scrape_source
 
-from tweetbots import pipeline, rawstore
-from tweetbots.config import TokenizeSettings, TrainSettings
+from tweetbots import rawstore
+from tweetbots.stages import base_model, clean, fine_tune, tokenize
+from tweetbots.stages.fine_tune import TrainSettings
+from tweetbots.stages.tokenize import TokenizeSettings
 from tweetbots.store import LOCKS, BusyError, is_complete
 
 pytestmark = pytest.mark.slow
@@ -65,16 +68,16 @@ def files(directory: Path) -> dict[str, bytes]:
 
 BUILD_BASE = """
 import sys
-from tweetbots import pipeline
+from tweetbots.stages import base_model
 from tweetbots.store import StageOutput
-pipeline.run_base("tiny", StageOutput.model_validate_json(sys.argv[1]), "bot")
+base_model.run("tiny", StageOutput.model_validate_json(sys.argv[1]))
 """
 
 
 def test_a_stage_killed_mid_write_leaves_no_output_and_the_rerun_cleans_up(data_root, tmp_path):
-    scrape = pipeline.run_scrape(f"file:{posts_csv(tmp_path / 'ada.csv', 200)}", "bot")
-    cleaned = pipeline.run_clean([scrape], "bot")
-    final = pipeline.base_dir("tiny", cleaned, "bot")
+    scraped = scrape_source(f"file:{posts_csv(tmp_path / 'ada.csv', 200)}", "bot")
+    cleaned = clean.run([scraped])
+    final = base_model.output_key("tiny", cleaned).path
 
     process = start(BUILD_BASE, cleaned.model_dump_json())
     temp_dirs = lambda: list(final.parent.glob(f".{final.name}.tmp-*"))  # noqa: E731
@@ -83,7 +86,7 @@ def test_a_stage_killed_mid_write_leaves_no_output_and_the_rerun_cleans_up(data_
 
     assert not final.exists(), "the process finished before it was killed"
     [abandoned] = temp_dirs()
-    base = pipeline.run_base("tiny", cleaned, "bot")
+    base = base_model.run("tiny", cleaned)
     assert base.path == final and is_complete(final)
     assert not abandoned.exists()  # its builder is dead: removed, never renamed into place
     assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
@@ -121,7 +124,7 @@ def store_of(root: Path) -> Path:
 
 
 def test_a_scrape_killed_mid_append_leaves_the_store_as_it_was(data_root, tmp_path):
-    pipeline.run_scrape(f"file:{posts_csv(tmp_path / 'ada.csv', 50)}", "ada")
+    scrape_source(f"file:{posts_csv(tmp_path / 'ada.csv', 50)}", "ada")
     before, readable_before = files(store_of(data_root)), stored(data_root)
     go = tmp_path / "go"
     go.touch()
@@ -136,7 +139,7 @@ def test_a_scrape_killed_mid_append_leaves_the_store_as_it_was(data_root, tmp_pa
     assert any(name.endswith(".tmp") for name in after), "killed after the write finished"
 
     # The next append (the rerun) drops the dead one's temp file and stores normally.
-    pipeline.run_scrape(f"file:{posts_csv(tmp_path / 'ada.csv', 60)}", "ada")
+    scrape_source(f"file:{posts_csv(tmp_path / 'ada.csv', 60)}", "ada")
     names = sorted(files(store_of(data_root)))
     assert not any(name.endswith(".tmp") for name in names) and len(names) == 2
     assert len(stored(data_root)) == 60
@@ -144,11 +147,11 @@ def test_a_scrape_killed_mid_append_leaves_the_store_as_it_was(data_root, tmp_pa
 
 def test_a_raw_part_deleted_by_hand_is_stored_again(data_root, tmp_path):
     spec = f"file:{posts_csv(tmp_path / 'ada.csv', 50)}"
-    first = pipeline.run_scrape(spec, "ada")
+    first = scrape_source(spec, "ada")
     [part] = store_of(data_root).glob("part-*.parquet")
     part.unlink()
     # The scrape output lists a part that is gone: not complete, so the source is read again.
-    again = pipeline.run_scrape(spec, "ada")
+    again = scrape_source(spec, "ada")
     assert part.is_file() and again.fingerprint == first.fingerprint
     assert len(stored(data_root)) == 50
 
@@ -176,37 +179,38 @@ def test_two_processes_appending_one_user_take_turns(data_root, tmp_path):
 
 FINE_TUNE = """
 import sys
-from tweetbots import pipeline
-from tweetbots.config import TrainSettings
+from tweetbots.stages import fine_tune
+from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.store import StageOutput
 tokens, base = (StageOutput.model_validate_json(a) for a in sys.argv[1:3])
-pipeline.run_fine_tune(tokens, base, TrainSettings.model_validate_json(sys.argv[3]), "bot")
+fine_tune.run(tokens, base, TrainSettings.model_validate_json(sys.argv[3]))
 """
 
 
 def test_a_second_run_of_a_bot_is_refused_while_the_first_writes(data_root, tmp_path):
-    scrape = pipeline.run_scrape(f"file:{posts_csv(tmp_path / 'ada.csv', 200)}", "bot")
-    cleaned = pipeline.run_clean([scrape], "bot")
-    base = pipeline.run_base("tiny", cleaned, "bot")
-    tokens = pipeline.run_tokenize(cleaned, base, TokenizeSettings(block_size=32), "bot")
+    spec = f"file:{posts_csv(tmp_path / 'ada.csv', 200)}"
+    scraped = scrape_source(spec, "bot")
+    cleaned = clean.run([scraped])
+    base = base_model.run("tiny", cleaned)
+    tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=32))
     settings = TrainSettings(epochs=100, batch_size=2, device="cpu")  # minutes: killed first
 
     first = start(
         FINE_TUNE, tokens.model_dump_json(), base.model_dump_json(), settings.model_dump_json()
     )
-    lock = data_root / LOCKS / "bot-bot.lock"
+    lock = data_root / LOCKS / "bot-bot.holder"
     wait_for(lambda: lock.is_file() and lock.read_text().startswith(f"pid {first.pid} "), first)
 
     with pytest.raises(BusyError) as error:
-        pipeline.run_fine_tune(tokens, base, settings, "bot")
+        fine_tune.run(tokens, base, settings)
     message = str(error.value)
     assert "\n" not in message
     assert "bot 'bot' is busy" in message and f"pid {first.pid}" in message
     assert "wait for that run to finish" in message
     with pytest.raises(BusyError):  # every stage of that bot, not just the one running
-        pipeline.run_clean([scrape], "bot")
-    pipeline.run_clean([scrape], "another-bot")  # other bots are not held up
+        clean.run([scraped])
+    clean.run([scrape_source(spec, "another-bot")])  # other bots are not held up
 
     kill(first)  # a killed holder leaves no stale lock: the kernel drops it
-    assert pipeline.run_clean([scrape], "bot").path == cleaned.path
-    assert not is_complete(pipeline.model_dir(tokens, base, settings, "bot"))
+    assert clean.run([scraped]).path == cleaned.path
+    assert not is_complete(fine_tune.output_key(tokens, base, settings).path)

@@ -6,12 +6,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fakes.stages import scrape_source
+from fakes.wandb_runs import wait_for_runs
 from typer.testing import CliRunner
-from wandb_runs import wait_for_runs
 
 from flows.cli import app
-from tweetbots import lineage, pipeline
-from tweetbots.config import PublishSettings
+from tweetbots import lineage
+from tweetbots.stages import publish
+from tweetbots.stages.publish import PublishSettings
 from tweetbots.store import StageOutput, building, write_manifest
 
 TEST_KEY = "tweetbots-test-key-" + "7" * 21  # W&B keys are 40 characters
@@ -42,7 +44,7 @@ def _md5(content: bytes) -> str:
 
 def test_an_input_recorded_offline_is_the_digest_its_producer_logged(data_root, runs_dir):
     clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
-    tokens = _output("tokenize", data_root / "tokens" / "bot" / "t1", {"train.npy": b"123"})
+    tokens = _output("tokenize", data_root / "tokenize" / "bot" / "t1", {"train.npy": b"123"})
     with lineage.stage_run("clean", "flow-1", inputs=[]) as run:
         run.log_outputs([lineage.artifact_ref(clean)])
     with lineage.stage_run("tokenize", "flow-1", inputs=[lineage.artifact_ref(clean)]) as run:
@@ -50,14 +52,14 @@ def test_an_input_recorded_offline_is_the_digest_its_producer_logged(data_root, 
 
     producer, consumer = wait_for_runs(runs_dir, 2)
     (logged,) = producer.artifacts
-    assert (logged.name, logged.type) == ("bot-clean-posts", "clean-posts")
+    assert (logged.name, logged.type) == ("bot-clean", "clean")
     assert logged.files == {"posts.parquet": _md5(b"kept")}  # the content, not the manifest
     assert set(logged.aliases) == {"latest", "fp-c1"}
     assert (consumer.job_type, consumer.group) == ("tokenize", "flow-1")
     assert consumer.config["inputs"] == [
         {
-            "name": "bot-clean-posts",
-            "type": "clean-posts",
+            "name": "bot-clean",
+            "type": "clean",
             "fingerprint": "c1",
             "digest": logged.digest,
         }
@@ -78,9 +80,9 @@ def test_the_digest_follows_the_content_not_its_place_or_manifest(data_root):
 def test_the_raw_posts_artifact_is_the_users_raw_store_parts(data_root, tmp_path):
     source = tmp_path / "alice.csv"
     source.write_text("id,text\n1,the first post with enough words\n")
-    scrape = pipeline.run_scrape(f"file:{source}", "bot")
+    scrape = scrape_source(f"file:{source}", "bot")
     ref = lineage.artifact_ref(scrape)
-    assert (ref.name, ref.type) == ("bot-raw-posts-alice", "raw-posts")
+    assert (ref.name, ref.type) == ("bot-scrape-alice", "scrape")
     assert list(ref.files) == scrape.summary["users"][0]["parts"]
     assert all(path.is_file() for path in ref.files.values())
 
@@ -132,7 +134,7 @@ def test_lineage_sync_lists_the_recorded_links_and_needs_a_key(
     listed = runner.invoke(app, ["lineage", "sync", "--dry-run", "--wandb-dir", str(runs_dir)])
     assert listed.exit_code == 0, listed.output
     assert listed.output.splitlines() == [
-        f"tokenize {consumer.run_id} <- bot-clean-posts:fp-c1 ({digest})"
+        f"tokenize {consumer.run_id} <- bot-clean:fp-c1 ({digest})"
     ]
 
     for name in ("WANDB_API_KEY", "PREFECT_API_URL"):
@@ -145,10 +147,10 @@ def test_lineage_sync_lists_the_recorded_links_and_needs_a_key(
 
 def test_the_card_links_the_wandb_runs_it_is_given(data_root):
     root = data_root
-    model = _output("fine-tune", root / "models" / "bot" / "m1", {"model.safetensors": b"w"})
+    model = _output("fine-tune", root / "fine-tune" / "bot" / "m1", {"model.safetensors": b"w"})
     report = _output(
         "evaluate",
-        root / "eval" / "bot" / "e1",
+        root / "evaluate" / "bot" / "e1",
         {"predictions.png": b"png"},
         perplexity=3.0,
         base_perplexity=9.0,
@@ -160,14 +162,14 @@ def test_the_card_links_the_wandb_runs_it_is_given(data_root):
         profiles=[],
         stats={"alice": {"downloaded": 9, "retweets": 1, "short": 2, "kept": 6}},
     )
-    base = _output("base", root / "base" / "bot" / "b1", {}, model="tiny", model_dir="x")
+    base = _output(
+        "base-model", root / "base-model" / "bot" / "b1", {}, model="tiny", model_dir="x"
+    )
     links = {
         "wandb_train_url": "https://wandb.ai/me/tweetbots/runs/train1",
         "wandb_data_url": "https://wandb.ai/me/tweetbots/runs/clean1",
     }
-    published = pipeline.run_publish(
-        model, report, clean, base, PublishSettings(), "bot", wandb_links=links
-    )
+    published = publish.run(model, report, clean, base, PublishSettings(), wandb_links=links)
     card = Path(published.summary["card"]).read_text(encoding="utf-8")
     assert "[W&B training run](https://wandb.ai/me/tweetbots/runs/train1)" in card
     assert "[Explore the data](https://wandb.ai/me/tweetbots/runs/clean1)" in card

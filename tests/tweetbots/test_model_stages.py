@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tweetbots import pipeline
-from tweetbots.basemodel import BaseModelError, build_tiny_model, resolve_pretrained
-from tweetbots.config import DEFAULT_PROMPTS, EvalSettings, TrainSettings
+from tweetbots.basemodel import BaseModelError, build_tiny_model, fetch_pretrained, pinned_revision
 from tweetbots.encode import encode_texts, pack_blocks
 from tweetbots.evaluate import (
     Sample,
@@ -20,6 +18,10 @@ from tweetbots.evaluate import (
     sample_text,
     validation_loss,
 )
+from tweetbots.stages import base_model
+from tweetbots.stages import evaluate as evaluate_stage
+from tweetbots.stages.evaluate import DEFAULT_PROMPTS, EvalSettings
+from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.store import StageOutput
 from tweetbots.train import cosine_lr, fine_tune
 
@@ -55,7 +57,7 @@ def test_tiny_base_is_a_standard_directory(tiny):
     directory, _, _ = tiny
     assert (directory / "model.safetensors").is_file()
     assert json.loads((directory / "config.json").read_text())["n_layer"] == 2
-    assert resolve_pretrained(str(directory))[0] == directory
+    assert fetch_pretrained(str(directory), pinned_revision(str(directory))) == directory
 
 
 def test_fine_tune_learns_the_corpus(tiny, trained):
@@ -163,10 +165,10 @@ def _run_evaluate(tiny, trained, tmp_path) -> StageOutput:
     posts = pd.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts})
     posts.to_parquet(tmp_path / "clean" / "posts.parquet", index=False)
     stage = functools.partial(StageOutput, bot="bot")
-    return pipeline.run_evaluate(
+    return evaluate_stage.run(
         stage(stage="fine-tune", path=trained[0], fingerprint="m1"),
         stage(
-            stage="base",
+            stage="base-model",
             path=base_dir,
             fingerprint="b1",
             summary={"model": "tiny", "model_dir": str(base_dir)},
@@ -179,7 +181,6 @@ def _run_evaluate(tiny, trained, tmp_path) -> StageOutput:
         ),
         stage(stage="clean", path=tmp_path / "clean", fingerprint="c1"),
         EvalSettings(),
-        "bot",
     )
 
 
@@ -203,7 +204,7 @@ def test_distinct_2():
 def test_unknown_base_model_offline_says_how_to_fetch(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(BaseModelError, match="`hf download distilgpt2`") as error:
-        resolve_pretrained("distilgpt2")
+        pinned_revision("distilgpt2")
     assert "\n" not in str(error.value)
 
 
@@ -244,17 +245,15 @@ def _clean_output():
 def test_new_weights_in_a_local_base_directory_are_a_new_base(tiny, tmp_path, data_root):
     from transformers import AutoModelForCausalLM
 
-    from tweetbots import pipeline
-
     local = _local_base(tiny, tmp_path / "mine")
-    first = pipeline.run_base(str(local), _clean_output(), "bot")
-    assert first.path == pipeline.base_dir(str(local), _clean_output(), "bot")
+    first = base_model.run(str(local), _clean_output())
+    assert first.path == base_model.output_key(str(local), _clean_output()).path
 
     model = AutoModelForCausalLM.from_pretrained(local)
     model.transformer.wte.weight.data.mul_(2)  # retrained in place: same files, new bytes
     model.save_pretrained(local)
 
-    second = pipeline.run_base(str(local), _clean_output(), "bot")
+    second = base_model.run(str(local), _clean_output())
     assert second.path != first.path
     assert second.summary["revision"] != first.summary["revision"]
     assert second.path.parent == first.path.parent
@@ -266,7 +265,7 @@ TOKEN = "hf_fake_read_token_0123456789"
 @pytest.fixture
 def online_hub(monkeypatch, tmp_path):
     """The fake Hub of test_publish_hub.py, huggingface_hub online and pointed at it."""
-    from _fake_hub import FakeHub
+    from fakes.hub import FakeHub
     from huggingface_hub import constants
 
     with FakeHub(TOKEN) as fake:
@@ -279,7 +278,7 @@ def online_hub(monkeypatch, tmp_path):
 
 def test_misspelt_hub_id_online_is_its_own_one_line_error(online_hub):
     with pytest.raises(BaseModelError) as error:
-        resolve_pretrained("me/gtp2")
+        pinned_revision("me/gtp2")
     assert str(error.value).startswith("no model 'me/gtp2' on the Hub: check the id")
     assert "\n" not in str(error.value)
 
@@ -288,9 +287,7 @@ def test_a_hub_base_is_named_by_the_hubs_commit_before_the_download(
     online_hub, tiny, tmp_path, monkeypatch, data_root
 ):
     import huggingface_hub
-    from _fake_hub import Repo
-
-    from tweetbots import pipeline
+    from fakes.hub import Repo
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     repo = online_hub.repos["me/base"] = Repo()
@@ -303,11 +300,11 @@ def test_a_hub_base_is_named_by_the_hubs_commit_before_the_download(
         return _local_base(tiny, tmp_path / "snapshots" / str(revision))
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
-    key = pipeline.base_dir("me/base", _clean_output(), "bot")  # a fresh cache: nothing local
-    base = pipeline.run_base("me/base", _clean_output(), "bot")
+    key = base_model.output_key("me/base", _clean_output()).path  # a fresh cache: nothing local
+    base = base_model.run("me/base", _clean_output())
     assert base.path == key and downloads == [repo.head]
     assert base.summary["revision"] == repo.head
     assert base.summary["model_dir"].endswith(repo.head)
 
     repo.commit("new weights", "", {"config.json": b'{"n": 1}'})
-    assert pipeline.base_dir("me/base", _clean_output(), "bot") != key
+    assert base_model.output_key("me/base", _clean_output()).path != key

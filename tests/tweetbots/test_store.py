@@ -1,6 +1,6 @@
 import pytest
 
-from tweetbots.store import building, fingerprint, is_complete, stage_dir, write_manifest
+from tweetbots.store import OutputKey, building, fingerprint, is_complete, write_manifest
 
 
 def test_fingerprint_is_stable_and_order_sensitive():
@@ -8,11 +8,12 @@ def test_fingerprint_is_stable_and_order_sensitive():
     assert fingerprint("a", "b") != fingerprint("b", "a")
 
 
-def test_stage_dir_depends_on_every_input(data_root):
-    first = stage_dir("clean", "bot", "fp1")
-    assert first.parent == data_root / "clean" / "bot"
-    assert stage_dir("clean", "bot", "fp2") != first
-    assert stage_dir("clean", "other", "fp1").name == first.name  # content, not the name
+def test_an_output_is_named_by_everything_in_its_key(data_root):
+    key = OutputKey(stage="clean", bot="bot", code="c1", inputs={"scrape": "fp1"})
+    assert key.path.parent == data_root / "clean" / "bot"
+    for change in ({"code": "c2"}, {"inputs": {"scrape": "fp2"}}, {"settings": {"x": 1}}):
+        assert key.model_copy(update=change).path != key.path, change
+    assert key.model_copy(update={"bot": "other"}).path.name == key.path.name  # not the name
 
 
 def test_building_renames_only_on_success(data_root):
@@ -115,3 +116,111 @@ def test_exclusive_waits_for_the_holder_then_gives_up_in_one_line(data_root):
     with exclusive("thing", "the thing", wait_s=5):  # waits, then gets it
         assert time.monotonic() - waiting >= 0.15
     holder.join()
+
+
+# Windows has no fcntl; neither do some embedded Pythons. Imported in a child so that
+# hiding fcntl cannot leak into this process's modules.
+WITHOUT_FCNTL = """
+import importlib, pkgutil, sys, warnings
+from pathlib import Path
+sys.modules["fcntl"] = None  # `import fcntl` now fails, as on Windows
+warnings.simplefilter("ignore")  # filelock says it falls back to its portable lock
+import tweetbots
+for module in pkgutil.walk_packages(tweetbots.__path__, "tweetbots."):
+    importlib.import_module(module.name)
+from tweetbots.store import BusyError, exclusive
+root = Path(sys.argv[1])
+with exclusive("thing", "the thing", root=root):
+    try:
+        with exclusive("thing", "the thing", wait_s=0.2, root=root):
+            print("not exclusive")
+    except BusyError as error:
+        print(error)
+with exclusive("thing", "the thing", root=root):  # released: free again
+    print("free again")
+"""
+
+
+def test_the_library_imports_and_locks_where_there_is_no_fcntl(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_FCNTL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert done.returncode == 0, done.stderr
+    busy, free = done.stdout.splitlines()
+    assert busy.startswith("the thing is busy: another run (pid ")
+    assert free == "free again"
+
+
+def test_a_truncated_or_garbled_manifest_is_no_output_and_is_rebuilt(data_root):
+    from tweetbots.store import CorruptOutputError, produce, read_manifest
+
+    key = OutputKey(stage="clean", bot="bot", code="c1")
+    builds = []
+
+    def build(tmp):
+        builds.append(tmp)
+        (tmp / "posts.parquet").write_bytes(b"rows")
+        return {"rows": 1}
+
+    produce(key, build)
+    manifest = key.path / "manifest.json"
+    for garbage in (manifest.read_text()[:37], "\x00\x9f not json", "[1, 2]"):
+        manifest.write_text(garbage, encoding="latin-1")
+        assert not is_complete(key.path)
+        with pytest.raises(CorruptOutputError) as error:
+            read_manifest(key.path)
+        assert str(manifest) in str(error.value) and "\n" not in str(error.value)
+        assert produce(key, build).summary == {"rows": 1}  # rebuilt, not a bare JSON error
+    assert len(builds) == 4 and is_complete(key.path)
+
+
+# Run as root in a mount namespace of its own: a data root on a tiny or read-only tmpfs.
+ON_A_SMALL_DISK = """
+import sys
+from pathlib import Path
+from tweetbots.store import DataRootError, building
+root = Path(sys.argv[1])
+try:
+    with building(root / "fine-tune" / "bot" / "fp") as tmp:
+        (tmp / "model.safetensors").write_bytes(b"w" * (4 << 20))
+except DataRootError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("mount", ["size=1m", "ro"])
+def test_a_full_or_read_only_data_root_is_one_line_naming_it(tmp_path, mount):
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    root.mkdir()
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to mount a tmpfs in its own namespace")
+    script = f'mount -t tmpfs -o {mount} tmpfs "$1" && exec "$2" -c "$3" "$1"'
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(root), sys.executable, ON_A_SMALL_DISK],
+        env={**__import__("os").environ, "TWEETBOTS_HOME": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "Operation not permitted" in done.stderr:
+        pytest.skip("no permission to mount a tmpfs here (CI runs as root)")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f"data root {root} cannot be written (")
+    reason = "No space left on device" if mount == "size=1m" else "Read-only file system"
+    assert reason in line and "TWEETBOTS_HOME" in line
+    assert list(root.iterdir()) == []  # its own mount is gone: nothing left here either

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from tweetbots.basemodel import build_tiny_model
-from tweetbots.config import TrainSettings
+from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.train import CHECKPOINT, fine_tune
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

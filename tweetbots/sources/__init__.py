@@ -85,6 +85,11 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return scheme, argument
 
 
+def is_local_source(spec: str) -> bool:
+    """Whether the source is a file on this machine (read whole), not a network account."""
+    return parse_spec(spec)[0] in _LOCAL_SCHEMES
+
+
 def read_source(spec: str, newer_than: str | None = None) -> SourceBatch:
     """Read the posts a source offers, in the raw schema.
 

@@ -6,12 +6,16 @@ Accepted forms of `archive:PATH`: the downloaded .zip, the extracted folder (hol
 
 Every archive file is JavaScript, `window.YTD.<name>.part<N> = [ ... ]`: the assignment
 is stripped and the rest parsed as JSON. Posts are in `tweets.js` (older archives:
-`tweet.js`) plus `tweets-part1.js`, `tweets-part2.js` ... for large accounts. Posts over
-280 characters ("note tweets") are stored truncated in `tweets.js` and in full in
-`note-tweet.js`; the full text replaces the truncated one (see `_apply_note_tweets`).
+`tweet.js`) plus `tweets-part1.js`, `tweets-part2.js` ... for large accounts.
+
+Edited posts: the archive holds every version as its own entry, tied by `edit_info`; only
+the latest version is read, so an edited post is counted once (`_latest_versions`).
+Long posts ("note tweets", over 280 characters) are stored truncated in `tweets.js` and in
+full in `note-tweet.js`; the full text replaces the truncated one (`_with_note_texts`).
 Text is kept exactly as stored: `&amp;` and friends stay encoded, cleaning decodes them.
 """
 
+import bisect
 import html
 import json
 import logging
@@ -19,8 +23,9 @@ import os
 import re
 import zipfile
 import zlib
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import pandas as pd
 
@@ -44,10 +49,13 @@ _ACCOUNT_FILE = "account.js"
 _PROFILE_FILE = "profile.js"
 _JS_ASSIGNMENT = re.compile(r"^\s*window\.YTD\.[\w.]+\s*=\s*")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
-# What a truncated note tweet ends with: an ellipsis, then usually a t.co link.
-_TRUNCATION_TAIL = re.compile(r"(?:\s*https?://\S+)?\s*$")
-_ELLIPSIS_TAIL = re.compile(r"\s*(?:…|\.\.\.)\s*$")
+# A long post's stored text: its start, an ellipsis, then its links (often two: a quoted
+# post and media). Links are compared without their t.co addresses, which may differ.
+_LINK = re.compile(r"https?://\S+")
+_ELLIPSES = ("…", "...")
+_LEADING_MENTION = re.compile(r"@\w+\s+")  # a reply's `@handle`s, absent from its note
 _NOTE_MATCH_SECONDS = 60
+_TWITTER_EPOCH_MS = 1288834974657  # snowflake ids count milliseconds from here
 _FIX = "export it again from https://x.com/settings/download_your_data"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # X's rule; it also keeps paths safe
 # The most of an archive's data files read, uncompressed, in all. X splits tweets.js into
@@ -79,10 +87,12 @@ def read_archive(argument: str) -> SourceBatch:
         )
     profile = _read_profile(files, argument)
     tweets = [t for name in tweet_names for t in _read_tweets(files, name, argument)]
-    posts = _tweets_frame(tweets, profile.user)
+    tweets = _latest_versions(tweets, argument)
+    texts = [t["full_text"] for t in tweets]
     if _NOTE_FILE in files:
         notes = _read_items(files, _NOTE_FILE, argument, "noteTweet")
-        posts = _apply_note_tweets(posts, notes)
+        texts = _with_note_texts(tweets, notes, argument)
+    posts = _tweets_frame(tweets, texts, profile.user)
     log.info(
         "archive %s: %d posts of @%s from %s",
         argument,
@@ -293,9 +303,8 @@ def _read_profile(files: dict[str, bytes], argument: str) -> Profile:
     )
 
 
-def _tweets_frame(tweets: list[dict[str, Any]], user: str) -> pd.DataFrame:
+def _tweets_frame(tweets: list[dict[str, Any]], texts: list[str], user: str) -> pd.DataFrame:
     ids = [str(t["id_str"]) for t in tweets]
-    texts = [t["full_text"] for t in tweets]
     replied_to = [
         t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id") for t in tweets
     ]
@@ -320,36 +329,202 @@ def _tweets_frame(tweets: list[dict[str, Any]], user: str) -> pd.DataFrame:
     )
 
 
-def _apply_note_tweets(posts: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
-    """Replace each truncated long post by the full text of its note tweet.
+# -- edited posts -----------------------------------------------------------------------
 
-    Archives do not link a post to its note, so a post matches a note when its text,
-    without the trailing link and ellipsis, starts the note's text (HTML entities decoded
-    on both sides) and the two were created within a minute of each other. The first
-    such post per note wins.
+
+def _latest_versions(tweets: list[dict], argument: str) -> list[dict]:
+    """Each edited post once, in its latest version; other posts as they are, in order.
+
+    Every version of an edited post is an entry of its own. The first version carries
+    `edit_info.initial` (`editTweetIds`: the versions' ids, oldest first); each later one
+    `edit_info.edit`, naming the first in `initialTweetId` (and listing the versions in
+    `editControlInitial.editTweetIds`). Versions are grouped by the first one's id, and the
+    latest is the one with the highest id: ids are snowflakes, which grow with time.
     """
-    posts = posts.copy()
-    for note in notes:
-        core = note.get("core")
-        text = text_field(core.get("text")) if isinstance(core, dict) else None
-        created = pd.to_datetime(text_field(note.get("createdAt")), utc=True, errors="coerce")
-        if not text or pd.isna(created):
-            continue
-        full = html.unescape(text)
-        near = posts.index[
-            (posts["created_at"] - created).abs() <= pd.Timedelta(seconds=_NOTE_MATCH_SECONDS)
-        ]
-        for row in near:
-            if _is_truncation_of(posts.at[row, "text"], full):
-                posts.at[row, "text"] = text
-                break
-    return posts
+    chains = [_first_version(t) for t in tweets]
+    latest: dict[str, str] = {}
+    for chain, tweet in zip(chains, tweets, strict=True):
+        if chain not in latest or _id_order(tweet["id_str"]) > _id_order(latest[chain]):
+            latest[chain] = str(tweet["id_str"])
+    kept = [t for c, t in zip(chains, tweets, strict=True) if str(t["id_str"]) == latest[c]]
+    if len(kept) < len(tweets):
+        log.info(
+            "archive %s: %d earlier versions of edited posts skipped (each is read once, "
+            "in its latest version)",
+            argument,
+            len(tweets) - len(kept),
+        )
+    return kept
 
 
-def _is_truncation_of(stored: str, full: str) -> bool:
-    head = _ELLIPSIS_TAIL.sub("", _TRUNCATION_TAIL.sub("", stored, count=1))
-    head = html.unescape(head).strip()
-    return bool(head) and len(head) < len(full) and full.startswith(head)
+def _first_version(tweet: dict) -> str:
+    """The id of the first version of the post `tweet` is a version of (its own if none)."""
+    edit = _object(_object(tweet.get("edit_info")).get("edit"))
+    initial = edit.get("initialTweetId")
+    if isinstance(initial, str | int) and not isinstance(initial, bool) and str(initial):
+        return str(initial)
+    versions = _object(edit.get("editControlInitial")).get("editTweetIds")
+    if isinstance(versions, list) and versions and isinstance(versions[0], str | int):
+        return str(versions[0])
+    return str(tweet["id_str"])
+
+
+def _id_order(post_id: object) -> tuple[int, str]:
+    """Numeric order for decimal ids (snowflakes), without trusting them to be numbers."""
+    text = str(post_id)
+    return len(text), text
+
+
+# -- long posts ---------------------------------------------------------------------------
+
+
+class _Note(NamedTuple):
+    text: str
+    times: list[float]  # seconds since the Unix epoch: created, updated, its id's time
+
+
+def _with_note_texts(tweets: list[dict], notes: list[dict], argument: str) -> list[str]:
+    """Each post's text, with the full text of its note where it is a truncated long post.
+
+    Neither file names the other's entry: what ties a post to its note is when both were
+    made (public archive readers pair them the same way). The note's `createdAt` is the
+    post's `created_at` (for an edited post, `updatedAt` may be its latest version's), and
+    `noteTweetId`, a snowflake, encodes that moment too, as the post's id and, through
+    `edit_info`, its first version's id do. So a post and a note are paired when one time
+    of each lies within a minute of the other AND the post's stored text is a truncation
+    of the note's: its start up to the ellipsis, links compared without their t.co
+    addresses (which differ between the files, and may be several after the ellipsis),
+    and a reply's leading `@handle`s allowed to be missing from the note (they are kept
+    in front of it). The closest pairs are taken first, each post and each note at most
+    once, and a post without an ellipsis is never paired: a note never lands on a
+    second or a wrong post.
+    """
+    texts = [str(t["full_text"]) for t in tweets]
+    parsed = [n for n in map(_parse_note, notes) if n is not None]
+    heads = [_truncated_head(text) for text in texts]
+    used_notes: set[int] = set()
+    for _, post, note, full in sorted(_candidate_pairs(tweets, parsed, heads, texts)):
+        if heads[post] is not None and note not in used_notes:
+            texts[post], heads[post] = full, None
+            used_notes.add(note)
+    left = sum(head is not None for head in heads)
+    if left:
+        log.warning(
+            "archive %s: %d posts end in an ellipsis but no long post in %s matches them; "
+            "they keep their text as stored",
+            argument,
+            left,
+            _NOTE_FILE,
+        )
+    if len(used_notes) < len(parsed):  # earlier versions of edited posts, deleted posts
+        log.info(
+            "archive %s: %d of %d long posts in %s belong to no post read",
+            argument,
+            len(parsed) - len(used_notes),
+            len(parsed),
+            _NOTE_FILE,
+        )
+    return texts
+
+
+def _candidate_pairs(
+    tweets: list[dict], notes: list[_Note], heads: list[str | None], texts: list[str]
+) -> list[tuple[float, int, int, str]]:
+    """(time apart, post, note, the post's full text) for every post a note may belong to."""
+    moments = sorted(
+        (moment, post)
+        for post, tweet in enumerate(tweets)
+        if heads[post] is not None
+        for moment in _post_times(tweet)
+    )
+    keys = [moment for moment, _ in moments]
+    pairs = []
+    for index, note in enumerate(notes):
+        for time in note.times:
+            low = bisect.bisect_left(keys, time - _NOTE_MATCH_SECONDS)
+            high = bisect.bisect_right(keys, time + _NOTE_MATCH_SECONDS)
+            for moment, post in moments[low:high]:
+                full = _full_text(texts[post], heads[post], note.text)
+                if full is not None:
+                    pairs.append((abs(moment - time), post, index, full))
+    return pairs
+
+
+def _parse_note(item: dict) -> _Note | None:
+    core = _object(item.get("core"))
+    text = text_field(core.get("text"))
+    if text is None:
+        return None
+    times = [_iso_seconds(item.get("createdAt")), _iso_seconds(item.get("updatedAt"))]
+    times.append(_snowflake_seconds(item.get("noteTweetId")))
+    return _Note(text, sorted({t for t in times if t is not None}))
+
+
+def _post_times(tweet: dict) -> list[float]:
+    times = [_twitter_seconds(tweet.get("created_at")), _snowflake_seconds(tweet["id_str"])]
+    times.append(_snowflake_seconds(_first_version(tweet)))
+    return sorted({t for t in times if t is not None})
+
+
+def _truncated_head(stored: str) -> str | None:
+    """A long post's stored text up to its ellipsis, or None if it is not truncated."""
+    text = _LINK.sub(" ", stored).rstrip()
+    for ellipsis in _ELLIPSES:
+        if text.endswith(ellipsis):
+            return text.removesuffix(ellipsis)
+    return None
+
+
+def _full_text(stored: str, head: str | None, note: str) -> str | None:
+    """The post's full text if `head` (its stored start) begins the note's text, else None.
+
+    A reply's stored text starts with `@handle`s the note may lack: they are skipped one by
+    one, and those skipped are kept in front of the note's text.
+    """
+    if head is None:
+        return None
+    full = _comparable(note)
+    skipped = 0
+    while True:
+        rest = _comparable(head[skipped:])
+        if rest and full.startswith(rest):
+            return stored[:skipped] + note
+        mention = _LEADING_MENTION.match(head, skipped)
+        if mention is None:
+            return None
+        skipped = mention.end()
+
+
+def _comparable(text: str) -> str:
+    return " ".join(html.unescape(_LINK.sub(" ", text)).split())
+
+
+def _iso_seconds(value: object) -> float | None:
+    try:
+        return datetime.fromisoformat(str(value)).timestamp() if text_field(value) else None
+    except (ValueError, OverflowError, OSError):  # not a time, or one no clock can hold
+        return None
+
+
+def _twitter_seconds(value: object) -> float | None:
+    try:
+        return datetime.strptime(str(value), _TWITTER_TIME).timestamp() if value else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _snowflake_seconds(value: object) -> float | None:
+    """When a snowflake id was made; None if it is no decimal id. (Ids from before
+    snowflakes, late 2010, give times in 2010: far from any long post.)"""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        return None
+    return ((int(text) >> 22) + _TWITTER_EPOCH_MS) / 1000
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one when absent or of another type."""
+    return value if isinstance(value, dict) else {}
 
 
 def _one_line(exc: Exception) -> str:

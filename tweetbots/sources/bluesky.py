@@ -4,6 +4,8 @@ HANDLE is a handle (`alice.bsky.social`, an optional leading @) or a DID (`did:p
 `app.bsky.actor.getProfile` gives the DID, handle, display name and avatar; then
 `app.bsky.feed.getAuthorFeed` (the DID as actor, 100 items a page: the maximum) is paged by
 `cursor`, newest first, up to `MAX_POSTS` items, posts and reposts alike, replies included.
+Paging is bounded (`tweetbots.sources._paging`): a cursor the AppView sends twice ends it
+with an error, as do too many pages or too long.
 
 Ids are record keys, which for posts are TIDs: 13 characters encoding the creation time in
 microseconds, so ids of one account sort by time as plain strings. A post's id is its
@@ -17,9 +19,11 @@ posts) is still read, but does not order against `newer_than` reliably.
 Mapping: `user` the handle in lower case (the DID if the handle does not verify); reposts
 are retweets with the reposted post's text, dated when reposted (`reason.indexedAt`);
 replies have `record.reply`; `url` is the post's page on bsky.app (for a repost, the
-original). Text is `record.text` with each link's shortened display text replaced by its
-full URL (from the link facets), so cleaning's link rule removes it, then encoded the way X
-archives deliver text (`&`, `<`, `>` as entities), as in `tweetbots.sources.mastodon`.
+original). Text is `record.text` with each link's display text (often its address cut
+short and without the scheme: `bsky.app/profile/…`) replaced by its full URL from the link
+facet, `https://` added where a client left the scheme out, so cleaning's link rule
+removes it; then encoded the way X archives deliver text (`&`, `<`, `>` as entities), as
+in `tweetbots.sources.mastodon`.
 """
 
 import html
@@ -41,6 +45,7 @@ from tweetbots.sources import (
     utc_times,
 )
 from tweetbots.sources._http import base_url, client, polite_get
+from tweetbots.sources._paging import Pages
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ BASE_URL_ENV = "TWEETBOTS_BLUESKY_BASE_URL"
 DEFAULT_BASE_URL = "https://public.api.bsky.app"
 REPOST = "app.bsky.feed.defs#reasonRepost"
 _LINK_FEATURE = "app.bsky.richtext.facet#link"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+-]*:")  # no dot: `example.com:8080` has none
 # The AT Protocol's handle and DID syntax (atproto.com/specs/handle, /specs/did).
 _HANDLE = re.compile(
     r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -150,6 +156,7 @@ def _feed_rows(
     params: dict[str, Any] = {"actor": did, "limit": PAGE_SIZE}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
+    pages = Pages(label, "cursor")
     while len(rows) < MAX_POSTS:
         page = _xrpc(session, "app.bsky.feed.getAuthorFeed", params, label)
         feed = page.get("feed") or []
@@ -165,6 +172,7 @@ def _feed_rows(
         cursor = text_field(page.get("cursor"))
         if not feed or len(fresh) < len(items) or not cursor:
             break
+        pages.advance(cursor)
         params["cursor"] = cursor
     return rows[:MAX_POSTS]
 
@@ -229,7 +237,11 @@ def tid_from_time(timestamp: str) -> str:
 
 
 def _expanded_text(record: dict[str, Any]) -> str:
-    """record.text with every link facet's display text replaced by its full URL."""
+    """record.text with every link facet's display text replaced by its full URL.
+
+    A facet's URL without a scheme (some clients write `example.com/x`) is read as https,
+    so that the link rule removes it like any other link.
+    """
     text = record.get("text")
     if not isinstance(text, str):
         return ""
@@ -237,7 +249,8 @@ def _expanded_text(record: dict[str, Any]) -> str:
     facets = record.get("facets")
     spans = sorted(_link_spans(facets if isinstance(facets, list) else [], len(data)), reverse=True)
     for start, end, url in spans:
-        data = data[:start] + url.encode() + data[end:]
+        full = url if _SCHEME.match(url) else f"https://{url}"
+        data = data[:start] + full.encode() + data[end:]
     return data.decode(errors="replace")
 
 

@@ -7,6 +7,8 @@ original's limit) or the end of the account's posts. For the nightly increment,
 `newer_than` (a status id already stored) is sent as `since_id`, so only newer posts come
 back; our own paging keeps it on every request because the `Link: rel="next"` URL
 Mastodon builds drops it. Ids are decimal strings: `(len, str)` orders them numerically.
+Paging is bounded (`tweetbots.sources._paging`): a `max_id` that is not older than the
+last one ends it with an error, as do too many pages or too long.
 
 Mapping to the raw schema: `id` the status id; `user` `user@instance` in lower case (the
 instance is part of the name: `ada@a.social` and `ada@b.social` are different people);
@@ -19,6 +21,11 @@ way X/Twitter archives deliver text (`&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`, s
 `tweetbots.sources.archive`). Cleaning decodes entities exactly once, so it gets back the
 author's exact words, even a literal "&amp;" they typed, which plain decoded text would
 lose. The content warning (`spoiler_text`) and media descriptions are not part of the text.
+Two things the author did not write are left out or made plain: the quote-post fallback
+(an element of class `quote-inline`, "RE: <link to the quoted post>", which Mastodon adds
+for older servers and its own clients hide) is dropped, and a link shown as its address
+without the scheme (`bsky.app/profile/…`, as bridged and some remote posts show links)
+becomes its `href`, so the cleaning's link rule removes it as it removes any link.
 """
 
 import html
@@ -42,6 +49,7 @@ from tweetbots.sources import (
     utc_times,
 )
 from tweetbots.sources._http import base_url, client, polite_get
+from tweetbots.sources._paging import Pages
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +118,7 @@ def _statuses(
     if newer_than:
         params["since_id"] = newer_than
     statuses: list[dict[str, Any]] = []
+    pages = Pages(label, "max_id", descending_by=_id_key)
     while len(statuses) < MAX_POSTS:
         response = polite_get(session, f"/api/v1/accounts/{account_id}/statuses", params, label)
         page = _json(response, label)
@@ -126,6 +135,7 @@ def _statuses(
         # A page with older posts than asked means the server ignored since_id: done.
         if not page or len(fresh) < len(page) or next_max_id is None:
             break
+        pages.advance(next_max_id)
         params["max_id"] = next_max_id
     return statuses[:MAX_POSTS]
 
@@ -200,21 +210,71 @@ def html_to_text(content: str) -> str:
     return "".join(parser.parts).strip()
 
 
+# Elements without an end tag: they never hold text, so they are not tracked as open.
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_HIDDEN_CLASS = "quote-inline"
+_SCHEME_AND_WWW = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
+# A host with a dot and a top-level domain of letters, then maybe a path: `example.com/x`.
+_WEB_ADDRESS = re.compile(r"^(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:[/?#:]\S*)?$", re.I)
+
+
 class _TextParser(HTMLParser):
-    """Collects text; <br> is a newline and a new paragraph starts after a blank line."""
+    """Collects text; <br> is a newline and a new paragraph starts after a blank line.
+
+    Elements of class `quote-inline` are skipped with all they hold; a link whose text is
+    (the start of) its own address is replaced by its `href`.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._open: list[str] = []  # open elements, innermost last
+        self._hidden_at: int | None = None  # depth of the open `quote-inline` element
+        # Open links: (depth, href, where their text starts in `parts`).
+        self._links: list[tuple[int, str | None, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
+        if self._hidden_at is None and _HIDDEN_CLASS in (dict(attrs).get("class") or "").split():
+            self._hidden_at = len(self._open)
+        if self._hidden_at is None:
+            if tag == "br":
+                self.parts.append("\n")
+            elif tag == "p" and self.parts:
+                self.parts.append("\n\n")
+            elif tag == "a":
+                self._links.append((len(self._open), dict(attrs).get("href"), len(self.parts)))
+        if tag not in _VOID_TAGS:
+            self._open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self._open:
+            return  # a stray end tag
+        depth = len(self._open) - 1 - self._open[::-1].index(tag)
+        del self._open[depth:]
+        if self._hidden_at is not None and depth <= self._hidden_at:
+            self._hidden_at = None
+        while self._links and self._links[-1][0] >= depth:
+            _, href, start = self._links.pop()
+            if href and _shows_an_address("".join(self.parts[start:]), href):
+                self.parts[start:] = [href]
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if self._hidden_at is None:
+            self.parts.append(data)
+
+
+def _shows_an_address(text: str, href: str) -> bool:
+    """Whether an http(s) link shows a web address (its own or another, whole or cut
+    short, with or without the scheme) rather than words: a link for the cleaning's link
+    rule to remove, once replaced by `href`. Mentions (`@bob`), hashtags and links on
+    words keep their text."""
+    shown = text.strip().removesuffix("…").removesuffix("...")
+    if not shown or not re.match(r"^https?://", href):
+        return False
+    own = _SCHEME_AND_WWW.sub("", href).lower().startswith(_SCHEME_AND_WWW.sub("", shown).lower())
+    return own or bool(_WEB_ADDRESS.match(shown))

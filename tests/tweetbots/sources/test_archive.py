@@ -165,6 +165,188 @@ def test_a_note_tweet_replaces_its_truncated_post(tmp_path):
     assert texts == [full.strip(), other, truncated]
 
 
+# -- long posts as X exports them -------------------------------------------------------
+# A long post's entry in tweets.js holds its first ~275 characters, an ellipsis and t.co
+# links (the post's own "Show more" link; a quoted post's; media's), with `edit_info` and
+# `entities` like every post. Its note in note-tweet.js holds the whole text, its own t.co
+# links and `createdAt` (the post's time), under `noteTweetId`, a snowflake of that time.
+
+_EPOCH_MS = 1288834974657
+
+
+def snowflake(when: str, sequence: int = 0) -> str:
+    """An X id made at `when` (ISO, UTC), as X makes them: milliseconds << 22."""
+    millis = int(pd.Timestamp(when).timestamp() * 1000) - _EPOCH_MS
+    return str((millis << 22) | sequence)
+
+
+def twitter_time(when: str) -> str:
+    return pd.Timestamp(when).strftime("%a %b %d %H:%M:%S +0000 %Y")
+
+
+def long_tweet(when: str, stored: str, links: list[str], reply_to: str | None = None, **extra):
+    """A long post's tweets.js entry: `stored` (its start and the ellipsis), then links."""
+    post_id = snowflake(when, 1)
+    entry = tweet(post_id, " ".join([stored, *links]), twitter_time(when), reply_to)
+    entry["tweet"].update(
+        {
+            "edit_info": {"initial": {"editTweetIds": [post_id], "editsRemaining": "5"}},
+            "display_text_range": ["0", str(len(stored))],
+            "entities": {
+                "urls": [
+                    {"url": link, "expanded_url": f"https://x.com/i/web/status/{post_id}"}
+                    for link in links
+                ],
+            },
+            **extra,
+        }
+    )
+    return entry
+
+
+def note_tweet(when: str, text: str, updated: str | None = None, sequence: int = 0) -> dict:
+    """A note-tweet.js entry as X writes it."""
+    return {
+        "noteTweet": {
+            "noteTweetId": snowflake(when, sequence),
+            "updatedAt": pd.Timestamp(updated or when).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "lifecycle": {"value": "1", "name": "Published", "originalName": "Published"},
+            "createdAt": pd.Timestamp(when).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "core": {
+                "styletags": [],
+                "urls": [],
+                "text": text,
+                "mentions": [],
+                "cashtags": [],
+                "hashtags": [],
+            },
+        }
+    }
+
+
+LONG_TEXT = (
+    "Thread on engines. The analytical engine would weave algebraic patterns just as "
+    "the Jacquard loom weaves flowers and leaves, and I have written notes on it longer "
+    "than the paper they annotate. Note G sets out how it would compute Bernoulli "
+    "numbers, step by step, with every variable card shown. Nobody has built it yet, "
+    "but the method is sound and the tables are in the appendix."
+)
+
+
+def read_long_posts(tmp_path, tweets: list[dict], notes: list[dict]) -> list[str]:
+    files = {**basic_files(tweets), "note-tweet.js": js("note_tweet", notes)}
+    return list(read_archive(str(write_data(tmp_path / "d", files))).posts["text"])
+
+
+def test_a_long_reply_keeps_its_handles_before_the_notes_text(tmp_path):
+    when = "2024-02-03T14:05:09Z"
+    stored = "@charles @mary_s " + LONG_TEXT[:250] + "…"
+    posts = [long_tweet(when, stored, ["https://t.co/Rp1"], reply_to="1700000000000000000")]
+    texts = read_long_posts(tmp_path, posts, [note_tweet(when, LONG_TEXT)])
+    assert texts == ["@charles @mary_s " + LONG_TEXT]
+
+
+def test_links_that_differ_between_the_two_files_still_match(tmp_path):
+    when = "2024-02-03T14:05:09Z"
+    full = "See https://t.co/NoteLink1 for the tables. " + LONG_TEXT
+    stored = "See https://t.co/PostLnk2 for the tables. " + LONG_TEXT[:230] + "…"
+    posts = [long_tweet(when, stored, ["https://t.co/Self3"])]
+    assert read_long_posts(tmp_path, posts, [note_tweet(when, full)]) == [full]
+
+
+def test_a_quote_link_and_a_media_link_after_the_ellipsis(tmp_path):
+    when = "2024-02-03T14:05:09Z"
+    stored = LONG_TEXT[:260] + "…"
+    posts = [long_tweet(when, stored, ["https://t.co/Quote1", "https://t.co/Media2"])]
+    assert read_long_posts(tmp_path, posts, [note_tweet(when, LONG_TEXT)]) == [LONG_TEXT]
+
+
+def test_a_note_never_lands_on_the_wrong_post(tmp_path):
+    when = "2024-02-03T14:05:09Z"
+    other_full = "Thread on looms. " + LONG_TEXT.replace("engine", "loom")
+    posts = [
+        # the same second and the note's first words, but no ellipsis: a post of its own
+        tweet(snowflake(when, 0), "Thread on engines.", twitter_time(when)),
+        long_tweet(when, LONG_TEXT[:250] + "…", ["https://t.co/A1"]),
+        long_tweet(when, other_full[:250] + "…", ["https://t.co/B2"]),
+        # the same start a week later: its own note is missing, so it stays truncated
+        long_tweet("2024-02-10T14:05:09Z", LONG_TEXT[:250] + "…", ["https://t.co/C3"]),
+    ]
+    notes = [note_tweet(when, other_full, sequence=2), note_tweet(when, LONG_TEXT, sequence=3)]
+    texts = read_long_posts(tmp_path, posts, notes)
+    assert texts == [
+        "Thread on engines.",
+        LONG_TEXT,
+        other_full,
+        LONG_TEXT[:250] + "… https://t.co/C3",
+    ]
+
+
+# -- edited posts -------------------------------------------------------------------------
+
+
+def edited(versions: list[tuple[str, str]]) -> list[dict]:
+    """Every version of one edited post as tweets.js holds them: (time, text) oldest first."""
+    ids = [snowflake(when, 5) for when, _ in versions]
+    entries = []
+    for index, (when, text) in enumerate(versions):
+        entry = tweet(ids[index], text, twitter_time(when))
+        control = {"editTweetIds": ids, "editableUntil": "2024-03-01T11:00:00.000Z"}
+        entry["tweet"]["edit_info"] = (
+            {"initial": {**control, "editsRemaining": "4", "isEditEligible": True}}
+            if index == 0
+            else {"edit": {"initialTweetId": ids[0], "editControlInitial": control}}
+        )
+        entries.append(entry)
+    return entries
+
+
+def test_an_edited_post_is_read_once_in_its_latest_version(tmp_path):
+    versions = edited(
+        [
+            ("2024-03-01T10:00:00Z", "I have a typo in this psot"),
+            ("2024-03-01T10:02:00Z", "I have a typo in this post"),
+            ("2024-03-01T10:07:30Z", "I had a typo in this post, fixed now"),
+        ]
+    )
+    when = "2024-03-02T09:00:00Z"
+    unedited = tweet(snowflake(when), "never edited, this one", twitter_time(when))
+    unedited["tweet"]["edit_info"] = {"initial": {"editTweetIds": [unedited["tweet"]["id_str"]]}}
+    # The archive lists them newest first, but in no order that matters.
+    tweets = [unedited, versions[2], versions[0], versions[1], *TWEETS]
+    batch = read_archive(str(write_data(tmp_path / "d", basic_files(tweets))))
+    posts = batch.posts
+    assert list(posts["text"]) == [
+        "never edited, this one",
+        "I had a typo in this post, fixed now",
+        *(t["tweet"]["full_text"] for t in TWEETS),
+    ]
+    assert posts["id"].iloc[1] == versions[2]["tweet"]["id_str"]
+
+
+def test_a_later_version_whose_first_is_missing_is_still_read_once(tmp_path):
+    versions = edited(
+        [
+            ("2024-03-01T10:00:00Z", "first words"),
+            ("2024-03-01T10:01:00Z", "second words"),
+            ("2024-03-01T10:02:00Z", "third words"),
+        ]
+    )
+    # The first version was deleted from the archive: the other two still share it.
+    batch = read_archive(str(write_data(tmp_path / "d", basic_files(versions[1:]))))
+    assert list(batch.posts["text"]) == ["third words"]
+
+
+def test_an_edited_long_post_gets_its_latest_full_text(tmp_path):
+    first, later = "2024-03-01T10:00:00Z", "2024-03-01T10:20:00Z"
+    new_text = LONG_TEXT.replace("Nobody has built it yet", "Charles is building it")
+    versions = edited([(first, LONG_TEXT[:250] + "… https://t.co/V1"), (later, "")])
+    versions[1]["tweet"]["full_text"] = new_text[:250] + "… https://t.co/V2"
+    # One note for the post, updated in place when it was edited.
+    texts = read_long_posts(tmp_path, versions, [note_tweet(first, new_text, updated=later)])
+    assert texts == [new_text]
+
+
 def test_profile_js_is_optional(tmp_path):
     files = basic_files()
     del files["profile.js"]

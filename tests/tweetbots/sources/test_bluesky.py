@@ -123,6 +123,39 @@ def test_reposts_replies_and_text(bluesky):
     )
 
 
+def _facet_on(text: str, shown: str, uri: str) -> dict:
+    start = text.encode().index(shown.encode())
+    return _link_facet(start, start + len(shown.encode()), uri)
+
+
+@pytest.mark.parametrize(
+    "text, shown, uri, expected",
+    [
+        # The official app shows a link as its address, cut short and without the scheme.
+        (
+            "see bsky.app/profile/ada.bsky.soc... now",
+            "bsky.app/profile/ada.bsky.soc...",
+            "https://bsky.app/profile/ada.bsky.social/post/3kx",
+            "see https://bsky.app/profile/ada.bsky.social/post/3kx now",
+        ),
+        # Some clients write the facet's URL without its scheme.
+        (
+            "see example.com/x now",
+            "example.com/x",
+            "example.com/x",
+            "see https://example.com/x now",
+        ),
+        # A facet is a link whatever it shows: its URL replaces the text, as before.
+        ("read the article now", "article", "https://e.org/a", "read the https://e.org/a now"),
+    ],
+)
+def test_a_link_facet_becomes_its_full_url(bluesky, text, shown, uri, expected):
+    alice = bluesky.add_profile(HANDLE, DID)
+    post = bluesky_post(alice, 1, text, facets=[_facet_on(text, shown, uri)])
+    bluesky.add_item(alice, {"post": post})
+    assert list(read_bluesky(HANDLE).posts["text"]) == [expected]
+
+
 def test_newer_than_counts_reposts_by_when_they_were_made(bluesky):
     alice = bluesky.add_profile(HANDLE, DID, count=3)
     stored = read_bluesky(HANDLE).posts["id"].iloc[0]
@@ -191,7 +224,9 @@ def test_retries_a_503_then_succeeds(bluesky, server):
 
 def test_honours_ratelimit_reset_on_429(bluesky, server):
     bluesky.add_profile(HANDLE, DID, count=2)
-    reset = time.time() + 1  # Bluesky's RateLimit-Reset: epoch seconds
+    # Bluesky's RateLimit-Reset: epoch seconds, 1.5 s from now (a loaded machine may take
+    # a few tenths of a second to send the first request).
+    reset = time.time() + 1.5
     server.queue(
         PROFILE, Reply(429, {"error": "RateLimitExceeded"}, {"RateLimit-Reset": f"{reset:.3f}"})
     )

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _fake_servers import bluesky_profile
+from fakes.stages import scrape_source
 
-from tweetbots import pipeline
 from tweetbots.sources import SourceError
 
 TRAVERSALS = [
@@ -81,7 +81,7 @@ def test_hostile_user_names_are_refused_and_nothing_leaves_the_data_root(
     before = tree(tmp_path, skip=data_root)
     for spec in hostile_specs:
         with pytest.raises(SourceError) as error:
-            pipeline.run_scrape(spec, "bot")
+            scrape_source(spec, "bot")
         assert "\n" not in str(error.value), spec
     assert server.requests == []  # every handle was refused before any request
     assert tree(tmp_path, skip=data_root) == before
@@ -93,7 +93,7 @@ def test_hostile_bot_names_are_refused_by_the_library_too(data_root, tmp_path, b
     source = file_of(tmp_path / "ada.jsonl", "ada")
     before = tree(tmp_path, skip=data_root)
     with pytest.raises(ValueError, match="bot name .* is invalid"):
-        pipeline.run_scrape(source, bot)
+        scrape_source(source, bot)
     assert tree(tmp_path, skip=data_root) == before
 
 
@@ -104,7 +104,7 @@ def test_a_hostile_handle_from_the_appview_is_stored_under_the_did(bluesky, data
     bluesky.profiles["alice.bsky.social"] = bluesky.profiles[did] = hostile
     before = tree(tmp_path, skip=data_root)
 
-    scrape = pipeline.run_scrape(f"bluesky:{did}", "bot")
+    scrape = scrape_source(f"bluesky:{did}", "bot")
 
     assert [u["user"] for u in scrape.summary["users"]] == [did]
     assert (data_root / "raw" / "bluesky" / did).is_dir()

@@ -116,7 +116,7 @@ def test_boosts_replies_and_html(mastodon):
 
 
 def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch):
-    from tweetbots.clean import clean_texts
+    from tweetbots.clean import clean_and_count
 
     account = mastodon.add_account("ada", HOST)
     mastodon.add_status(
@@ -124,7 +124,7 @@ def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch
     )
     posts = read_source(f"mastodon:@ada@{HOST}").posts
     assert posts.dtypes["created_at"] == "datetime64[us, UTC]"
-    cleaned = clean_texts(pd.Series(posts["text"].astype(str)))
+    cleaned = clean_and_count(pd.Series(posts["text"].astype(str)))[0]
     assert list(cleaned) == ["I typed &amp; and <b> literally"]
 
 
@@ -140,6 +140,97 @@ def test_read_source_round_trips_the_text_through_cleaning(mastodon, monkeypatch
 )
 def test_html_to_text(content, text):
     assert html_to_text(content) == text
+
+
+def _mastodon_link(url: str, shown: str, rest: str) -> str:
+    """A link as Mastodon renders it: scheme and overflow in hidden spans."""
+    return (
+        f'<a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
+        f'<span class="invisible">https://</span><span class="ellipsis">{shown}</span>'
+        f'<span class="invisible">{rest}</span></a>'
+    )
+
+
+QUOTED = "https://other.social/@bob/113000000000000000"
+
+
+@pytest.mark.parametrize(
+    "content, text",
+    [
+        # Mastodon 4.5 prepends this paragraph when the author's text lacks the link.
+        (
+            '<p class="quote-inline">RE: '
+            + _mastodon_link(QUOTED, "other.social/@bob/1130", "00000000000000")
+            + "</p><p>so true, and well put</p>",
+            "so true, and well put",
+        ),
+        # Akkoma, Pleroma, Misskey and Fedibird append it as a span.
+        (
+            f'<p>so true<span class="quote-inline"><br/><br/>RE: <a href="{QUOTED}">{QUOTED}'
+            "</a></span></p>",
+            "so true",
+        ),
+        ('<p>a <span class="quote-inline">RE: <span>x<br>y</span></span>b</p>', "a b"),
+    ],
+)
+def test_the_quote_post_fallback_is_dropped(content, text):
+    assert html_to_text(content) == text
+
+
+@pytest.mark.parametrize(
+    "content, text",
+    [
+        # A link shown as its address without the scheme, as bridged posts show links.
+        (
+            '<p>look <a href="https://bsky.app/profile/ada.bsky.social/post/3kx">'
+            "bsky.app/profile/ada.bsky.soc…</a> now</p>",
+            "look https://bsky.app/profile/ada.bsky.social/post/3kx now",
+        ),
+        (
+            '<p><a href="https://www.example.com/">example.com</a> ok</p>',
+            "https://www.example.com/ ok",
+        ),
+        # A bridged post's short link shows another address: it is a link all the same.
+        ('<p><a href="https://t.co/AbC">example.com/some/art…</a></p>', "https://t.co/AbC"),
+        # Mentions, hashtags and prose links keep their text.
+        (
+            '<p><span class="h-card"><a href="https://e.w/@bob" class="u-url mention">@<span>'
+            'bob</span></a></span> <a href="https://e.w/tags/tbt" class="mention hashtag" '
+            'rel="tag">#<span>tbt</span></a> read the <a href="https://e.w/article">article'
+            "</a></p>",
+            "@bob #tbt read the article",
+        ),
+        ('<p><a href="mailto:a@b.org">a@b.org</a></p>', "a@b.org"),
+    ],
+)
+def test_a_link_shown_without_its_scheme_is_still_a_link(content, text):
+    assert html_to_text(content) == text
+
+
+def test_a_quote_post_counts_only_the_authors_words(mastodon):
+    from tweetbots.clean import clean_posts
+
+    account = mastodon.add_account("ada", HOST)
+    bob = {**account, "id": "77", "username": "bob", "acct": "bob@other.social"}
+    quoted = mastodon_status(1, bob, "<p>the original point, well made</p>")
+    quote = {"state": "accepted", "quoted_status": quoted}
+    contents = [
+        # Kept on both counts: three words of the author's own.
+        f'<p class="quote-inline">RE: {_mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
+        "<p>exactly my thought</p>",
+        # Short: "so true" and nothing else the author wrote; the RE: line counted before.
+        f'<p class="quote-inline">RE: {_mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
+        "<p>so true</p>",
+        # Short: the link shown without its scheme is removed like any link.
+        '<p>see <a href="https://bsky.app/profile/x.bsky.social">bsky.app/profile/x.bsky.so'
+        "…</a> here</p>",
+    ]
+    for number, content in enumerate(contents, start=2):
+        mastodon.add_status(account, mastodon_status(number, account, content, quote=quote))
+    posts = read_mastodon(f"@ada@{HOST}").posts
+    kept, stats = clean_posts(posts)
+    assert list(kept["text"]) == ["exactly my thought"]
+    assert stats[f"ada@{HOST}"].short == 2
 
 
 def test_retries_a_503_then_succeeds(mastodon, server):

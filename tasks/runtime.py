@@ -1,4 +1,5 @@
-"""Shared orchestration helpers: retry conditions, UI artifact keys, lineage, secrets."""
+"""What the tasks share from Prefect: retry conditions, run-page hooks, the fine-tune slot,
+W&B runs linked from the run page, secrets."""
 
 import os
 import re
@@ -11,6 +12,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.blocks.system import Secret
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 
 from tweetbots import lineage
 from tweetbots.store import StageOutput
@@ -31,6 +33,15 @@ def retry_transient(_task, _task_run, state) -> bool:
     except Exception as error:  # noqa: BLE001 - classified below
         return any(_is_transient(e) for e in _cause_chain(error))
     return False
+
+
+# Network trouble is retried with backoff; bad input (an unknown account) fails at once.
+NETWORK_RETRIES = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=5),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": retry_transient,
+}
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -113,14 +124,6 @@ def lineage_run(stage: str, bot: str, inputs: list[StageOutput]) -> Iterator[lin
     ) as run:
         yield run
     _link_wandb_run(stage, bot, run)
-
-
-def record_lineage(output: StageOutput, inputs: list[StageOutput], **metrics) -> str | None:
-    """One W&B run for the stage that just executed; its URL when online."""
-    with lineage_run(output.stage, output.bot, inputs) as run:
-        run.log_outputs([lineage.artifact_ref(output)])
-        run.summarize(metrics)
-    return run.url
 
 
 def _link_wandb_run(stage: str, bot: str, run: lineage.StageRun) -> None:

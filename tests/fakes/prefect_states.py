@@ -1,6 +1,6 @@
 """Read what Prefect recorded: stage name -> task-run state, for the flow and e2e tests.
 
-`Cached` means the stage body did not execute. The sensor task (`check-source`) runs
+`Cached` means the stage body did not execute. The sensor task (`fetch-new-posts`) runs
 every time by design and is left out: it is not a stage.
 """
 
@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import (
 )
 
 STAGES = ["scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
-SENSORS = {"check-source"}
+SENSORS = {"fetch-new-posts"}
 
 
 def stage_states(flow_run_id, expected: int = len(STAGES), timeout: float = 30) -> dict[str, str]:

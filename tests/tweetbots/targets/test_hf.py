@@ -1,50 +1,22 @@
 """The hf:// target against a fake Hub on 127.0.0.1, driven by the real huggingface_hub client."""
 
-import httpx
 import pytest
-import test_pipeline
-import yaml
-from _fake_hub import FakeHub
+from fakes.hub import TOKEN
 
-from tweetbots import pipeline
-from tweetbots.card import CardData, CardUser, render_card
-from tweetbots.publish import PublishError, commit_message, publish, published_perplexity
+from tweetbots.card import CardData, CardUser, read_card_perplexity, render_card
+from tweetbots.targets import PublishError, open_target
 
-TOKEN = "hf_fake_write_token_0123456789"
 RUN_URL = "http://127.0.0.1:4200/runs/flow-run/0b7e5f0e-1111-2222-3333-444455556666"
 MESSAGE = f"tweetbots: publish bot (Prefect flow run {RUN_URL})"
 
 
-# Stage outputs of a model, a report and a clean dataset, without training.
-publishable = test_pipeline.publishable
+def publish(files, uri: str, bot: str, message: str, token: str | None) -> str:
+    return open_target(uri, bot, token).publish(files, message)
 
 
-@pytest.fixture
-def hub(monkeypatch):
-    """The fake Hub, with huggingface_hub pointed at it and allowed online.
-
-    huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE into `huggingface_hub.constants`
-    once, at import, and this session imported it long ago (conftest sets HF_HUB_OFFLINE=1
-    for the suite), so setting the variables now changes nothing: the module attributes
-    are what its code consults on every call, and those are patched (monkeypatch restores
-    them). Telemetry is switched off because building the User-Agent would otherwise fetch
-    an "agent harnesses" list from the endpoint, a request that is no part of publishing.
-    """
-    from huggingface_hub import constants
-
-    with FakeHub(TOKEN) as fake:
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
-        monkeypatch.setattr(constants, "ENDPOINT", fake.url)
-        monkeypatch.setattr(
-            constants,
-            "HUGGINGFACE_CO_URL_TEMPLATE",
-            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
-        )
-        yield fake
-        assert fake.unexpected == [], "the client called endpoints the fake does not serve"
+def published_perplexity(uri: str, bot: str, token: str | None) -> float | None:
+    card = open_target(uri, bot, token).published_card()
+    return None if card is None else read_card_perplexity(card)
 
 
 def _bot_files(tmp_path, perplexity: float, weights: bytes = b"\x08\x00\x00\x00\x00\x00\x00\x00{}"):
@@ -161,22 +133,3 @@ def test_hub_server_errors_keep_their_status_for_the_retry(hub, tmp_path, endpoi
     assert TOKEN not in str(error.value)
     assert len(hub.repos["me/bot"].commits) == 2  # nothing half-published
     assert published_perplexity("hf://me/bot", "bot", TOKEN) == 21.5
-
-
-def test_a_stage_publish_links_the_flow_run_and_an_absolute_thumbnail(hub, publishable):
-    """What the Prefect task sends: run_publish with the message commit_message builds."""
-    model, clean, base, report, settings = publishable
-    to_hub = settings.model_copy(update={"target": "hf://me/bot"})
-    message = commit_message("bot", RUN_URL)
-
-    pipeline.run_publish(
-        model, report("r1", 20.0), clean, base, to_hub, "bot", token=TOKEN, message=message
-    )
-
-    repo = hub.repos["me/bot"]
-    assert repo.commits[-1].message == message and RUN_URL in message
-    card = repo.files["README.md"].decode("utf-8")
-    thumbnail = yaml.safe_load(card.split("---\n")[1])["thumbnail"]
-    assert thumbnail == f"{hub.url}/me/bot/resolve/main/predictions.png"
-    picture = httpx.get(thumbnail, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert picture.content == repo.files["predictions.png"] == b"png"

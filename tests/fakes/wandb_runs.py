@@ -9,7 +9,7 @@ from tweetbots.wandb_records import OfflineRun, offline_runs
 CHAIN = [
     ("scrape", "clean"),
     ("clean", "tokenize"),
-    ("base", "tokenize"),
+    ("base-model", "tokenize"),
     ("tokenize", "fine-tune"),
     ("fine-tune", "evaluate"),
     ("evaluate", "publish"),

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from tweetbots.sample import write_sample_archives
+from tweetbots.demo_data import write_sample_archives
 from tweetbots.sources import read_source
 
 _LINK = re.compile(r"https?:\S+")

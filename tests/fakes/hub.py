@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import yaml
 
 _REPO = r"(?P<repo>[^/]+/[^/]+)"
@@ -320,3 +321,34 @@ def _handler_for(hub: FakeHub):
             pass
 
     return Handler
+
+
+TOKEN = "hf_fake_write_token_0123456789"
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """The fake Hub, with huggingface_hub pointed at it and allowed online.
+
+    huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE into `huggingface_hub.constants`
+    once, at import, and this session imported it long ago (conftest sets HF_HUB_OFFLINE=1
+    for the suite), so setting the variables now changes nothing: the module attributes
+    are what its code consults on every call, and those are patched (monkeypatch restores
+    them). Telemetry is switched off because building the User-Agent would otherwise fetch
+    an "agent harnesses" list from the endpoint, a request that is no part of publishing.
+    """
+    from huggingface_hub import constants
+
+    with FakeHub(TOKEN) as fake:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+        monkeypatch.setattr(constants, "ENDPOINT", fake.url)
+        monkeypatch.setattr(
+            constants,
+            "HUGGINGFACE_CO_URL_TEMPLATE",
+            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        yield fake
+        assert fake.unexpected == [], "the client called endpoints the fake does not serve"

@@ -1,0 +1,136 @@
+"""The publish stage: the gate, the card it writes, and what it sends to each target."""
+
+import json
+import math
+
+import httpx
+import pytest
+import yaml
+from fakes.hub import TOKEN
+from fakes.stages import finished_output
+
+from tweetbots.card import read_card_perplexity
+from tweetbots.stages import publish
+from tweetbots.stages.publish import PublishSettings
+from tweetbots.targets import PublishError
+
+RUN_URL = "http://127.0.0.1:4200/runs/flow-run/0b7e5f0e-1111-2222-3333-444455556666"
+
+
+@pytest.fixture
+def publishable(data_root, tmp_path):
+    """Real directories for a model, a report and a clean dataset, without training."""
+    model = finished_output("fine-tune", data_root / "fine-tune" / "bot" / "m1")
+    (model.path / "model.safetensors").write_bytes(b"weights")
+    cleaned = finished_output(
+        "clean",
+        data_root / "clean" / "bot" / "c1",
+        profiles=[
+            {"platform": "file", "user": "alice", "display_name": "Alice", "avatar_url": None}
+        ],
+        stats={"alice": {"downloaded": 10, "retweets": 1, "short": 2, "kept": 7}},
+    )
+    base = finished_output(
+        "base-model", data_root / "base-model" / "bot" / "b1", model="tiny", model_dir="x"
+    )
+
+    def report(name: str, perplexity: float):
+        out = finished_output(
+            "evaluate",
+            data_root / "evaluate" / "bot" / name,
+            perplexity=perplexity,
+            base_perplexity=900.0,
+        )
+        (out.path / "predictions.png").write_bytes(b"png")
+        return out
+
+    return model, cleaned, base, report, PublishSettings(target=f"file://{tmp_path}/hub")
+
+
+def _published_perplexity(tmp_path) -> float:
+    return read_card_perplexity((tmp_path / "hub" / "bot" / "README.md").read_text())
+
+
+def test_gate_publishes_only_a_better_model(publishable, tmp_path):
+    model, cleaned, base, report, settings = publishable
+    first = publish.run(model, report("r1", 20.0), cleaned, base, settings)
+    assert first.summary["published"] and _published_perplexity(tmp_path) == 20.0
+
+    worse = publish.run(model, report("r2", 25.0), cleaned, base, settings)
+    assert not worse.summary["published"] and worse.summary["previous_perplexity"] == 20.0
+    assert "does not beat the published 20.000" in worse.summary["reason"]
+    assert _published_perplexity(tmp_path) == 20.0
+
+    better = publish.run(model, report("r3", 15.0), cleaned, base, settings)
+    assert better.summary["published"] and _published_perplexity(tmp_path) == 15.0
+
+
+def test_force_publishes_a_worse_model(publishable, tmp_path):
+    model, cleaned, base, report, settings = publishable
+    publish.run(model, report("r1", 20.0), cleaned, base, settings)
+    forced = settings.model_copy(update={"force": True})
+    result = publish.run(model, report("r2", 30.0), cleaned, base, forced)
+    assert result.summary["published"] and _published_perplexity(tmp_path) == 30.0
+    files = json.dumps(sorted(p.name for p in (tmp_path / "hub" / "bot").iterdir()))
+    assert files == '[".tweetbots-published", "README.md", "model.safetensors", "predictions.png"]'
+
+
+@pytest.mark.parametrize("score", [math.nan, math.inf, 0.0, -3.0])
+def test_a_score_that_is_not_a_finite_positive_number_is_never_published(
+    publishable, tmp_path, score
+):
+    model, cleaned, base, report, settings = publishable
+    forced = settings.model_copy(update={"force": True})  # not even forced
+    with pytest.raises(PublishError, match="is not a score") as error:
+        publish.run(model, report("r1", score), cleaned, base, forced)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "hub").exists()
+
+
+@pytest.mark.parametrize("declared", [".nan", "0", "-4.5", "not a number", None])
+def test_a_published_card_without_a_usable_score_needs_force(publishable, tmp_path, declared):
+    """A NaN card blocked every later model ("the published model is at least as good")."""
+    model, cleaned, base, report, settings = publishable
+    publish.run(model, report("r1", 20.0), cleaned, base, settings)
+    card = tmp_path / "hub" / "bot" / "README.md"
+    text = card.read_text(encoding="utf-8")
+    meta, body = text.split("---\n")[1], text.split("---\n", 2)[2]
+    parsed = yaml.safe_load(meta)
+    if declared is None:
+        del parsed["model-index"]
+    else:
+        metric = parsed["model-index"][0]["results"][0]["metrics"][0]
+        metric["value"] = yaml.safe_load(declared)
+    card.write_text("---\n" + yaml.safe_dump(parsed) + "---\n" + body, encoding="utf-8")
+
+    with pytest.raises(PublishError, match="--force") as error:
+        publish.run(model, report("r2", 18.0), cleaned, base, settings)
+    assert "no usable perplexity" in str(error.value) and "\n" not in str(error.value)
+
+    forced = settings.model_copy(update={"force": True})
+    assert publish.run(model, report("r2", 18.0), cleaned, base, forced).summary["published"]
+    assert _published_perplexity(tmp_path) == 18.0
+
+
+def test_a_hub_target_without_a_token_fails_before_reading_the_hub(publishable):
+    model, cleaned, base, report, _ = publishable
+    # HF_HUB_OFFLINE is set for the suite: reaching for the Hub would fail differently.
+    with pytest.raises(PublishError, match="HF_TOKEN") as error:
+        publish.run(model, report("r1", 20.0), cleaned, base, PublishSettings(target="hf://me/bot"))
+    assert "hf-token" in str(error.value)
+
+
+def test_a_hub_publish_links_the_flow_run_and_an_absolute_thumbnail(hub, publishable):
+    model, cleaned, base, report, settings = publishable
+    to_hub = settings.model_copy(update={"target": "hf://me/bot"})
+    message = f"tweetbots: publish bot (Prefect flow run {RUN_URL})"
+
+    publish.run(model, report("r1", 20.0), cleaned, base, to_hub, token=TOKEN, message=message)
+
+    repo = hub.repos["me/bot"]
+    assert repo.commits[-1].message == message
+    card = repo.files["README.md"].decode("utf-8")
+    thumbnail = yaml.safe_load(card.split("---\n")[1])["thumbnail"]
+    assert thumbnail == f"{hub.url}/me/bot/resolve/main/predictions.png"
+    picture = httpx.get(thumbnail, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert picture.content == repo.files["predictions.png"] == b"png"
