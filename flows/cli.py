@@ -231,9 +231,9 @@ def generate(
     from tweetbots.evaluate import sample_predictions
     from tweetbots.stages.evaluate import EvalSettings
 
-    for sample in sample_predictions(
-        model_dir, EvalSettings(prompts=[prompt], samples_per_prompt=n)
-    ):
+    # A folder that is no model is bad input: one line, exit 2 (a long prompt is cut).
+    settings = EvalSettings(prompts=[prompt], samples_per_prompt=n)
+    for sample in _validated(lambda: sample_predictions(model_dir, settings)):
         typer.echo(sample.text)
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from contextlib import contextmanager
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,21 +70,40 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))  # capped: an untrained model must not overflow
 
 
-def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
-    """`samples_per_prompt` samples per prompt with the original sampling settings."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+class ModelDirError(ValueError):
+    """A folder that cannot be sampled from: one line naming it and the fix."""
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+
+_MODEL_FIX = (
+    "pass the folder that `tweetbots train` printed as `model:` (config.json, the weights "
+    "and the tokenizer's files)"
+)
+# A lone UTF-16 surrogate (an undecodable byte of a command-line argument, half an emoji)
+# cannot be tokenized.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
+    """`samples_per_prompt` samples per prompt with the original sampling settings.
+
+    A sample is `max_length` tokens, prompt included (the original's setting); a prompt
+    too long to leave `min_length` tokens for the bot keeps its end, and says so.
+    """
+    import torch
+
+    tokenizer, model = load_for_sampling(model_dir)
     torch.manual_seed(settings.seed)
-    max_length = min(settings.max_length, model.config.n_positions)
+    context = getattr(model.config, "max_position_embeddings", None) or settings.max_length
+    max_length = min(settings.max_length, context)
+    # The bot's room: the original's min_length, at least one token.
+    room = min(max(settings.min_length, 1), max_length - 1)
     samples = []
     for prompt in progress.bar(settings.prompts, desc="samples", unit="prompt"):
-        inputs = tokenizer(EOS + prompt, return_tensors="pt")
+        ids = _prompt_ids(tokenizer, prompt, max_length, room)
         with torch.inference_mode():
             outputs = model.generate(
-                **inputs,
+                input_ids=torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                 do_sample=True,
                 top_p=settings.top_p,
                 temperature=settings.temperature,
@@ -94,6 +116,79 @@ def sample_predictions(model_dir: Path, settings: EvalSettings) -> list[Sample]:
             text = tokenizer.decode(row, skip_special_tokens=True)
             samples.append(Sample(prompt=prompt, text=sample_text(text)))
     return samples
+
+
+def _prompt_ids(tokenizer, prompt: str, max_length: int, room: int) -> list[int]:
+    """`<|endoftext|>` and the prompt's tokens; a prompt leaving the bot fewer than
+    `room` of the `max_length` tokens keeps its end."""
+    ids = tokenizer(EOS + _SURROGATE.sub("\ufffd", prompt), verbose=False)["input_ids"]
+    most = max_length - room
+    if len(ids) <= most:
+        return ids
+    log.warning(
+        "the prompt (%d tokens) is cut to its last %d: a sample is %d tokens, prompt "
+        "included, %d of them left for the bot",
+        len(ids) - 1,
+        most - 1,
+        max_length,
+        room,
+    )
+    return ids[:1] + ids[len(ids) - (most - 1) :]
+
+
+def load_for_sampling(model_dir: Path):
+    """(tokenizer, model) of a model folder, or a ModelDirError saying what is wrong."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    _loaded(
+        model_dir, "no model config.json to read", lambda: AutoConfig.from_pretrained(model_dir)
+    )
+    tokenizer = _loaded(
+        model_dir, "no tokenizer to read", lambda: AutoTokenizer.from_pretrained(model_dir)
+    )
+    model, info = _loaded(
+        model_dir,
+        "weights that cannot be loaded",
+        lambda: AutoModelForCausalLM.from_pretrained(model_dir, output_loading_info=True),
+    )
+    missing = sorted(info["missing_keys"])
+    if missing:  # transformers would sample from random weights in their place
+        raise ModelDirError(
+            f"{model_dir}: its weights lack {len(missing)} of the model's tensors (such as "
+            f"{missing[0]}); {_MODEL_FIX}"
+        )
+    vocabulary = model.get_input_embeddings().num_embeddings
+    if not tokenizer("I think that", verbose=False)["input_ids"] or len(tokenizer) > vocabulary:
+        raise ModelDirError(
+            f"{model_dir}: its tokenizer ({len(tokenizer)} tokens) does not fit the model "
+            f"({vocabulary} tokens); {_MODEL_FIX}"
+        )
+    return tokenizer, model.eval()
+
+
+def _loaded(model_dir: Path, what: str, load):
+    from safetensors import SafetensorError
+
+    try:
+        with _transformers_quiet():
+            return load()
+    except (OSError, ValueError, RuntimeError, EOFError, SafetensorError, UnpicklingError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ModelDirError(f"{model_dir} has {what} ({reason}): {_MODEL_FIX}") from exc
+
+
+@contextmanager
+def _transformers_quiet():
+    """transformers' warnings off while loading: what they report (a multi-line table of
+    missing weights) is refused above in one line."""
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
 
 
 # C0 and C1 control characters become spaces: a sampled ESC or CSI would otherwise drive

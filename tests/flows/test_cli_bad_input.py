@@ -8,6 +8,7 @@ that is the output a user sees, Prefect's own console logging included.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -253,3 +254,81 @@ def test_usage_errors_of_the_installed_command_are_one_line_exit_2(arguments, ex
     )
     assert result.returncode == 2, result.stderr
     assert_one_error_line(result.stderr, *expected)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from tweetbots.basemodel import build_tiny_model
+
+    directory = tmp_path_factory.mktemp("tiny-model")
+    build_tiny_model(posts(200), directory)
+    return directory
+
+
+def _broken_copy(model: Path, tmp_path: Path, breakage: str) -> Path:
+    broken = tmp_path / breakage.replace(" ", "-")
+    shutil.copytree(model, broken)
+    if breakage == "no tokenizer":
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            (broken / name).unlink()
+    elif breakage == "corrupt weights":
+        weights = broken / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:5000])  # cut off mid-download
+    elif breakage == "weights of another model":
+        (broken / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    else:  # a folder of something else
+        shutil.rmtree(broken)
+        broken.mkdir()
+        (broken / "notes.txt").write_text("not a model")
+    return broken
+
+
+def generate(*arguments: str | bytes) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TWEETBOTS), "generate", *arguments], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        ("a folder of something else", "no model config.json"),
+        ("no tokenizer", "tokenizer"),
+        ("corrupt weights", "weights that cannot be loaded"),
+        ("weights of another model", "weights lack"),
+    ],
+)
+def test_generate_from_a_folder_that_is_no_model_is_one_line_exit_2(
+    tiny_model, tmp_path, breakage, expected
+):
+    broken = _broken_copy(tiny_model, tmp_path, breakage)
+    result = generate(str(broken), "bread")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert_one_error_line(result.stderr, str(broken), expected, "tweetbots train")
+
+
+@pytest.mark.slow
+def test_generate_cuts_a_prompt_longer_than_a_sample_to_its_end(tiny_model):
+    """Longer than the 160 tokens of a sample (and the tiny model's 256 of context): the
+    end is kept, a warning says so, and the samples come."""
+    prompt = "BEGINNING " + " ".join(posts(60)) + " the very end"
+    result = generate(str(tiny_model), prompt, "-n", "3")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "error:" not in result.stderr
+    assert "the prompt" in result.stderr and "is cut to its last" in result.stderr
+    samples = result.stdout.splitlines()
+    assert len(samples) == 3
+    assert all("the very end" in s and "BEGINNING" not in s for s in samples)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "prompt", [b"", b"caf\xff bread"], ids=["empty prompt", "undecodable byte"]
+)
+def test_generate_odd_prompts_still_sample(tiny_model, prompt):
+    result = generate(os.fsencode(tiny_model), prompt, b"-n", b"2")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stdout.splitlines()) == 2

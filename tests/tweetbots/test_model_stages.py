@@ -103,6 +103,22 @@ def test_samples_are_cut_at_the_first_newline_and_seeded(trained):
     assert first == sample_predictions(model, settings)
 
 
+def test_a_prompt_too_long_for_a_sample_keeps_its_end(trained, caplog):
+    """A sample is 160 tokens, prompt included; a longer prompt keeps its last 149 (the
+    original's min_length of 10 left for the bot, and <|endoftext|> before it)."""
+    from transformers import AutoTokenizer
+
+    model, _ = trained
+    prompt = " ".join(_texts(80, seed=3))
+    prompt_ids = AutoTokenizer.from_pretrained(model)(prompt)["input_ids"]
+    assert len(prompt_ids) > 300  # past the tiny model's 256 of context too
+    with caplog.at_level("WARNING", logger="tweetbots.evaluate"):
+        [sample] = sample_predictions(model, EvalSettings(prompts=[prompt], samples_per_prompt=1))
+    kept = AutoTokenizer.from_pretrained(model).decode(prompt_ids[-149:]).strip()
+    assert sample.text.startswith(kept) and len(sample.text) > len(kept)
+    assert any("cut to its last 149" in r.getMessage() for r in caplog.records)
+
+
 def test_a_multi_byte_character_cut_at_max_length_leaves_no_replacement_character(tiny):
     from transformers import AutoTokenizer
 

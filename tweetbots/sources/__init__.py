@@ -6,15 +6,21 @@ A source is named by a spec string, `scheme:argument` (`archive:PATH`, `file:PAT
 """
 
 import json
+import logging
+import math
 import re
 from collections.abc import Callable
+from datetime import date
 from importlib import import_module
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
 
 RAW_SCHEMA = pa.schema(
     [
@@ -94,7 +100,7 @@ def read_source(spec: str, newer_than: str | None = None) -> SourceBatch:
     module_name, function_name = _READERS[scheme].split(":")
     reader: Callable[..., SourceBatch] = getattr(import_module(module_name), function_name)
     batch = reader(argument, newer_than=newer_than) if newer_than else reader(argument)
-    return SourceBatch(to_raw_frame(batch.posts), batch.profiles)
+    return SourceBatch(to_raw_frame(batch.posts, f"source {spec!r}"), batch.profiles)
 
 
 def store_identity(spec: str) -> tuple[str, str] | None:
@@ -134,8 +140,17 @@ def local_source_digest(spec: str) -> str | None:
     path = Path(argument).expanduser()
     if not path.exists():
         raise SourceError(f"source {spec!r}: {path} does not exist; check the path")
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+    if not path.is_dir() and not path.is_file():  # a pipe would be read forever
+        raise SourceError(
+            f"source {spec!r}: {path} is not a regular file (a pipe or a device?); pass a "
+            "file or a folder"
+        )
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        return fingerprint([(p.relative_to(path).as_posix(), file_digest(p)) for p in files])
+    except OSError as exc:  # no permission, a file vanishing while read ...
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SourceError(f"source {spec!r} cannot be read ({reason})") from exc
 
 
 # A JSON escape of a UTF-16 surrogate; json.loads joins valid pairs into one character,
@@ -183,15 +198,95 @@ def unique_posts(posts: pd.DataFrame) -> pd.DataFrame:
     return posts.drop_duplicates(POST_KEY, keep="first").reset_index(drop=True)
 
 
-def to_raw_frame(posts: pd.DataFrame) -> pd.DataFrame:
-    """Coerce a reader's frame to exactly RAW_SCHEMA (column order and dtypes)."""
+def to_raw_frame(posts: pd.DataFrame, source: str = "posts") -> pd.DataFrame:
+    """Coerce a reader's frame to exactly RAW_SCHEMA (column order and dtypes).
+
+    `source` names the input in the warning about times that cannot be read.
+    """
     missing = [c for c in RAW_COLUMNS if c not in posts.columns]
     if missing:
         raise ValueError(f"reader returned posts without columns {missing}")
     frame = posts[RAW_COLUMNS].copy()
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="mixed")
+    frame["created_at"] = utc_times(frame["created_at"], source)
     table = pa.Table.from_pandas(frame, schema=RAW_SCHEMA, preserve_index=False)
     return table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+
+
+# Digits of a second's fraction past the sixth (nanoseconds from pandas, Go or a Bluesky
+# client): cut in the text, so no column ever needs nanosecond resolution, whose range
+# (1677-2262) would turn a far date beside it into a missing time.
+_PAST_MICROSECONDS = re.compile(r"(?<=:\d\d[.,]\d{6})\d+")
+# What datetime64[us] holds: about 290,000 years either side of 1970.
+_MAX_MICROSECONDS = np.iinfo(np.int64).max
+_MICROSECONDS_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
+
+
+def utc_times(values: pd.Series, source: str = "posts") -> pd.Series:
+    """The one place a source's times become the raw schema's: datetime64[us, UTC].
+
+    Accepted: datetime64 of any unit (tz-naive means UTC), and cells holding ISO 8601 or
+    other date strings of any precision and offset, datetimes, dates or Timestamps.
+    Sub-microsecond parts are cut (floored). A cell that is no date is a missing time,
+    as it always was, with a warning naming the source and the first such row.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        times = _from_datetime64(values)
+    else:
+        times = _from_cells(values)
+    unread = (times.isna() & ~values.map(is_blank).astype(bool)).to_numpy()
+    if unread.any():
+        first = int(unread.argmax())
+        log.warning(
+            "%s: no readable time in %d of %d rows (the first: row %d, %s); they read as "
+            "missing times",
+            source,
+            int(unread.sum()),
+            len(unread),
+            first + 1,
+            " ".join(repr(values.iloc[first]).split())[:80],
+        )
+    return times
+
+
+def _from_datetime64(values: pd.Series) -> pd.Series:
+    naive = values.dt.tz_convert(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
+    array = naive.to_numpy()
+    # A coarse unit (a Parquet timestamp[ms]) can hold what microseconds cannot.
+    unit = np.datetime_data(array.dtype)[0]
+    within = np.abs(array.view(np.int64)) <= _MAX_MICROSECONDS // _MICROSECONDS_PER[unit]
+    return naive.where(within).dt.as_unit("us").dt.tz_localize("UTC")
+
+
+def _from_cells(values: pd.Series) -> pd.Series:
+    texts = values.map(_time_text).astype(object)
+    times = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce").dt.as_unit("us")
+    other = times.isna() & texts.notna()
+    if other.any():  # "Wed Oct 10 20:19:24 +0000 2018", "10/11/2018 08:00" ...
+        mixed = pd.to_datetime(texts[other], utc=True, format="mixed", errors="coerce")
+        times[other] = mixed.dt.as_unit("us")
+    return times
+
+
+def _time_text(value: object) -> str | None:
+    """A cell as the text of a time (None when blank or no kind of time)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, date):  # datetime and pd.Timestamp too, nanoseconds and all
+        value = value.isoformat()
+    elif isinstance(value, np.datetime64):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return _PAST_MICROSECONDS.sub("", value.strip()) or None
+
+
+def is_blank(value: object) -> bool:
+    """None, NaN, NA or NaT: a missing cell, not a bad one."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return isinstance(value, float) and math.isnan(value)
 
 
 # Arrow-backed dtypes keep strings as strings and bools non-nullable-object-free.

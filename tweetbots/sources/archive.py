@@ -19,12 +19,13 @@ import bisect
 import html
 import json
 import logging
+import os
 import re
 import zipfile
 import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import pandas as pd
 
@@ -57,6 +58,16 @@ _NOTE_MATCH_SECONDS = 60
 _TWITTER_EPOCH_MS = 1288834974657  # snowflake ids count milliseconds from here
 _FIX = "export it again from https://x.com/settings/download_your_data"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # X's rule; it also keeps paths safe
+# The most of an archive's data files read, uncompressed, in all. X splits tweets.js into
+# parts of about 100 MB (tweets-part1.js ...), some 70,000 posts each: 1 GiB holds ten
+# parts. The parsed posts take several times this in memory.
+MAX_READ_ENV = "TWEETBOTS_ARCHIVE_MAX_MB"
+_DEFAULT_MAX_READ_MB = 1024
+# The deflated tweets.js of the sample archives is a tenth of its size; ten times that
+# ratio is refused as a zip bomb (past the first MiB: small files pack worse).
+_MAX_RATIO = 100
+_RATIO_GRACE_BYTES = 2**20
+_CHUNK_BYTES = 2**20
 
 
 def read_archive(argument: str) -> SourceBatch:
@@ -97,11 +108,34 @@ def _archive_files(path: Path, argument: str) -> dict[str, bytes]:
     if not path.exists():
         raise SourceError(f"archive {argument!r} does not exist: check the path")
     if path.is_dir():
-        data = path / "data" if (path / "data").is_dir() else path
-        return {p.name: p.read_bytes() for p in data.iterdir() if _wanted(p.name) and p.is_file()}
+        return _folder_files(path / "data" if (path / "data").is_dir() else path, argument)
     if path.suffix == ".js":
-        return {p.name: p.read_bytes() for p in path.parent.iterdir() if _wanted(p.name)}
+        return _folder_files(path.parent, argument)
+    if not path.is_file():  # a FIFO or a device would be read forever
+        raise SourceError(
+            f"archive {argument!r} is {_odd_kind(path)}: pass the X archive .zip, its "
+            "extracted folder or its data/tweets.js"
+        )
     return _zip_files(path, argument)
+
+
+def _folder_files(folder: Path, argument: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    left = max_read_bytes()
+    try:
+        for entry in sorted(p for p in folder.iterdir() if _wanted(p.name)):
+            if not entry.is_file():
+                raise SourceError(
+                    f"archive {argument!r}: {entry.name} in {folder} is {_odd_kind(entry)}, not "
+                    f"a file; pass the archive as X exported it or {_FIX}"
+                )
+            with open(entry, "rb") as handle:
+                data = _read_within(handle, left, os.fstat(handle.fileno()).st_size)
+            files[entry.name] = _within_limit(data, entry.name, argument)
+            left -= len(files[entry.name])
+    except OSError as exc:  # no permission, a file vanishing while read ...
+        raise SourceError(f"archive {argument!r} cannot be read ({_one_line(exc)})") from exc
+    return files
 
 
 def _zip_files(path: Path, argument: str) -> dict[str, bytes]:
@@ -112,12 +146,80 @@ def _zip_files(path: Path, argument: str) -> dict[str, bytes]:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            members = _data_members(archive.namelist())
-            return {name: archive.read(member) for name, member in members.items()}
+            return _zip_members(archive, argument)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise SourceError(
             f"archive {argument!r} is a corrupt zip ({_one_line(exc)}): download it again"
         ) from exc
+    except (NotImplementedError, RuntimeError) as exc:  # Deflate64, a password ...
+        raise SourceError(
+            f"archive {argument!r} cannot be unpacked here ({_one_line(exc)}): pass its "
+            "extracted folder instead"
+        ) from exc
+
+
+def _zip_members(archive: zipfile.ZipFile, argument: str) -> dict[str, bytes]:
+    """The wanted members, each checked by its header and read within the limits."""
+    files: dict[str, bytes] = {}
+    left = max_read_bytes()
+    for name, member in _data_members(archive.namelist()).items():
+        info = archive.getinfo(member)
+        if info.is_dir():
+            raise SourceError(
+                f"archive {argument!r}: {member} is a folder, not a file; pass the archive "
+                f"as X exported it or {_FIX}"
+            )
+        # A deflated export shrinks about tenfold; a hundredfold is a zip bomb, refused
+        # from its header before a byte is inflated. Headers can lie: the read is bounded.
+        bomb_at = max(_RATIO_GRACE_BYTES, _MAX_RATIO * info.compress_size)
+        with archive.open(info) as handle:
+            data = _read_within(handle, min(bomb_at, left), info.file_size)
+        if data is None and bomb_at <= left:
+            raise SourceError(
+                f"archive {argument!r}: {member} inflates over {_MAX_RATIO} times its "
+                f"{info.compress_size:,} packed bytes: a zip bomb, not an X export; {_FIX}"
+            )
+        files[name] = _within_limit(data, member, argument)
+        left -= len(files[name])
+    return files
+
+
+def _read_within(handle: BinaryIO, limit: int, declared: int) -> bytes | None:
+    """The whole file, in chunks; None once it, or the size declared, passes `limit`."""
+    if declared > limit:
+        return None
+    chunks, size = [], 0
+    while chunk := handle.read(_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _within_limit(data: bytes | None, name: str, argument: str) -> bytes:
+    if data is None:
+        raise SourceError(
+            f"archive {argument!r} holds more than {max_read_bytes() / 2**20:.4g} MB of data "
+            f"files (at {name}); set {MAX_READ_ENV} to more megabytes to read it"
+        )
+    return data
+
+
+def max_read_bytes() -> int:
+    """Uncompressed bytes of an archive's data files read at most: MAX_READ_ENV, or 1 GiB."""
+    value = os.environ.get(MAX_READ_ENV, "").strip()
+    try:
+        return int(float(value or _DEFAULT_MAX_READ_MB) * 2**20)
+    except ValueError:
+        raise SourceError(f"{MAX_READ_ENV}={value!r} is not a number of megabytes") from None
+
+
+def _odd_kind(path: Path) -> str:
+    """What a path that is no regular file is, for the one-line error."""
+    if path.is_symlink() and not path.exists():
+        return "a broken link"
+    return "a folder" if path.is_dir() else "not a regular file (a pipe or a device?)"
 
 
 def _data_members(names: list[str]) -> dict[str, str]:
@@ -128,7 +230,7 @@ def _data_members(names: list[str]) -> dict[str, str]:
     members: dict[str, str] = {}
     ranked = sorted(names, key=lambda n: ("/data/" not in f"/{n}", n.count("/"), n))
     for name in ranked:
-        base = name.rsplit("/", 1)[-1]
+        base = name.rstrip("/").rsplit("/", 1)[-1]  # a folder's entry ends in "/"
         if _wanted(base) and base not in members:
             members[base] = name
     return members

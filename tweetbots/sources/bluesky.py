@@ -42,6 +42,7 @@ from tweetbots.sources import (
     SourceError,
     parse_json,
     text_field,
+    utc_times,
 )
 from tweetbots.sources._http import base_url, client, polite_get
 from tweetbots.sources._paging import Pages
@@ -88,9 +89,7 @@ def read_bluesky(argument: str, newer_than: str | None = None) -> SourceBatch:
         rows = _feed_rows(session, profile["did"], user, newer_than, label)
     log.info("%s: %d posts%s", label, len(rows), f" newer than {newer_than}" if newer_than else "")
     posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
-    posts["created_at"] = pd.to_datetime(
-        posts["created_at"], utc=True, format="ISO8601", errors="coerce"
-    )
+    posts["created_at"] = utc_times(posts["created_at"], label)
     return SourceBatch(
         posts,
         [

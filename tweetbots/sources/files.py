@@ -26,8 +26,10 @@ from tweetbots.sources import (
     Profile,
     SourceBatch,
     SourceError,
+    is_blank,
     parse_json,
     text_field,
+    utc_times,
 )
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,9 @@ _AVATAR_COLUMNS = ("avatar_url", "profile_image_url")
 _REPLY_ID_COLUMNS = ("in_reply_to_status_id", "in_reply_to_status_id_str", "inReplyToTweetId")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _UNSAFE_IN_USER = re.compile(r"[^A-Za-z0-9_.-]+")
-# Epoch numbers above this are milliseconds (1e11 seconds is the year 5138).
-_EPOCH_MS_THRESHOLD = 1e11
+# An epoch number's unit: seconds up to 1e11 (the year 5138), then milliseconds (pandas'
+# to_json), microseconds, and past 1e17 nanoseconds (to_json(date_unit="ns"), Go, Polars).
+_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
 def read_post_file(argument: str) -> SourceBatch:
@@ -56,7 +59,7 @@ def read_post_file(argument: str) -> SourceBatch:
         {
             "id": _ids(raw, text),
             "user": users,
-            "created_at": _times(raw),
+            "created_at": _times(raw, argument),
             "text": text,
             "is_retweet": _retweet_flags(raw, text),
             "is_reply": _reply_flags(raw),
@@ -75,8 +78,10 @@ def _read_table(path: Path, argument: str) -> pd.DataFrame:
             f"file {argument!r} has an unsupported extension {suffix or '(none)'!r}: "
             f"use one of {', '.join(_TABLE_READERS)}"
         )
-    if not path.is_file():
+    if not path.exists():
         raise SourceError(f"file {argument!r} does not exist: check the path")
+    if not path.is_file():  # a folder; a pipe, which would be read forever
+        raise SourceError(f"file {argument!r} is not a regular file: pass a file of posts")
     if path.stat().st_size == 0:
         raise SourceError(f"file {argument!r} is empty: export some posts into it")
     try:
@@ -136,7 +141,37 @@ def _text_column(raw: pd.DataFrame, argument: str) -> pd.Series:
             f"file {argument!r} has no text column (found: {found}); name it one of "
             f"{', '.join(_TEXT_COLUMNS)}"
         )
-    return raw[name].where(raw[name].notna(), "").astype(str)
+    return _texts(raw[name], str(name), argument)
+
+
+def _texts(values: pd.Series, name: str, argument: str) -> pd.Series:
+    """Each cell's text: missing cells are empty; any other kind of cell is refused,
+    never trained on as its repr ("['a' 'b']")."""
+    texts = values.astype(object).map(lambda v: "" if is_blank(v) else v)
+    not_text = ~texts.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if not_text.any():
+        row = int(not_text.argmax())
+        cell = texts.iloc[row]
+        shown = cell.tolist() if isinstance(cell, np.ndarray | np.generic) else cell
+        raise SourceError(
+            f"file {argument!r}: row {row + 1} of the column {name!r} holds {_kind(cell)} "
+            f"({' '.join(repr(shown).split())[:60]}), not text: store each post's text as "
+            "one string"
+        )
+    return texts.astype(str)
+
+
+def _kind(value: object) -> str:
+    """What a cell holds, for the error about a text column that isn't text."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, bool | np.bool_):
+        return "a boolean"
+    if isinstance(value, int | float | np.number):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def _first_column(raw: pd.DataFrame, names: tuple[str, ...], default: object) -> pd.Series:
@@ -176,15 +211,18 @@ def _stable_id(position: int, text: str) -> str:
     return hashlib.sha1(f"{position}\n{text}".encode()).hexdigest()[:16]
 
 
-def _times(raw: pd.DataFrame) -> pd.Series:
+def _times(raw: pd.DataFrame, argument: str) -> pd.Series:
     values = _first_column(raw, _TIME_COLUMNS, default=None)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values, utc=True)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        unit = "ms" if values.abs().max() > _EPOCH_MS_THRESHOLD else "s"
-        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
-    strings = values.map(lambda v: None if _missing(v) or isinstance(v, bool) else str(v))
-    return pd.to_datetime(strings, utc=True, format="mixed", errors="coerce")
+        return _epoch_times(values)
+    return utc_times(values, f"file {argument!r}")
+
+
+def _epoch_times(values: pd.Series) -> pd.Series:
+    """Epoch numbers, their unit told by the column's largest value."""
+    largest = values.abs().max()
+    unit = next((unit for limit, unit in _EPOCH_UNITS if largest <= limit), "ns")
+    return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
 
 
 def _users(raw: pd.DataFrame, path: Path, argument: str) -> pd.Series:

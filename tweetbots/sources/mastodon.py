@@ -46,6 +46,7 @@ from tweetbots.sources import (
     is_id,
     parse_json,
     text_field,
+    utc_times,
 )
 from tweetbots.sources._http import base_url, client, polite_get
 from tweetbots.sources._paging import Pages
@@ -69,7 +70,7 @@ def read_mastodon(argument: str, newer_than: str | None = None) -> SourceBatch:
         account = _lookup(session, username, label)
         statuses = _statuses(session, str(account["id"]), newer_than, label)
     user = f"{username}@{instance}".lower()
-    posts = _posts_frame(statuses, user)
+    posts = _posts_frame(statuses, user, label)
     log.info("%s: %d posts%s", label, len(posts), f" newer than {newer_than}" if newer_than else "")
     profile = Profile(
         platform=PLATFORM,
@@ -177,12 +178,10 @@ def _json(response: httpx.Response, label: str) -> Any:
         ) from exc
 
 
-def _posts_frame(statuses: list[dict[str, Any]], user: str) -> pd.DataFrame:
+def _posts_frame(statuses: list[dict[str, Any]], user: str, label: str) -> pd.DataFrame:
     rows = [_post_row(status, user) for status in statuses]
     posts = pd.DataFrame(rows, columns=RAW_COLUMNS)
-    posts["created_at"] = pd.to_datetime(
-        posts["created_at"], utc=True, format="ISO8601", errors="coerce"
-    )
+    posts["created_at"] = utc_times(posts["created_at"], label)
     return posts
 
 

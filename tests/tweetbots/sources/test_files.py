@@ -3,6 +3,8 @@
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tweetbots.sources import SourceError, read_source
@@ -203,3 +205,46 @@ def test_unreadable_files(tmp_path, name, content):
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
     assert assert_one_line_naming(error, str(path))
+
+
+def _parquet_text(path, column):
+    pq.write_table(pa.table({"id": ["1", "2"], "full_text": column}), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, write, kind",
+    [
+        ("lists.parquet", lambda p: _parquet_text(p, [["a", "b"], ["c"]]), "a list"),
+        ("numbers.parquet", lambda p: _parquet_text(p, [1.5, 2.5]), "a number"),
+        (
+            "objects.jsonl",
+            lambda p: write_jsonl(p, [{"full_text": "fine"}, {"full_text": {"a": 1}}]),
+            "an object",
+        ),
+        ("numbers.jsonl", lambda p: write_jsonl(p, [{"full_text": 7}]), "a number"),
+        ("lists.jsonl", lambda p: write_jsonl(p, [{"full_text": ["a", "b"]}]), "a list"),
+        ("flags.jsonl", lambda p: write_jsonl(p, [{"full_text": True}]), "a boolean"),
+    ],
+)
+def test_a_text_column_that_is_not_text_names_file_column_and_row(tmp_path, name, write, kind):
+    """Not trained on as "['a' 'b']": one line naming the file, the column and the row."""
+    path = write(tmp_path / name)
+    with pytest.raises(SourceError) as error:
+        read_source(f"file:{path}")
+    message = assert_one_line_naming(error, name)
+    row = 2 if name == "objects.jsonl" else 1
+    assert f"row {row} of the column 'full_text'" in message and kind in message
+    assert "not text" in message
+
+
+def test_a_text_column_with_missing_cells_still_reads(tmp_path):
+    csv = tmp_path / "gaps.csv"
+    csv.write_text("text,id\nfirst post here,1\n,2\nthird post here,3\n")
+    parquet = _parquet_text(tmp_path / "gaps.parquet", ["first post here", None])
+    assert list(read_source(f"file:{csv}").posts["text"]) == [
+        "first post here",
+        "",
+        "third post here",
+    ]
+    assert list(read_source(f"file:{parquet}").posts["text"]) == ["first post here", ""]
