@@ -1,9 +1,11 @@
 """One bot, every stage: scrape -> clean -> base model -> tokenize -> fine-tune -> evaluate
 -> publish. Each stage is cached by its inputs: a rerun starts at the first stage whose
-output is missing or out of date."""
+output is missing or out of date. A run started through the API or UI first checks that
+the bot's local paths lie inside the allowed roots."""
 
 from prefect import flow
 
+from tasks.allowed import check_allowed_paths
 from tasks.base_model import base_model
 from tasks.clean import clean
 from tasks.evaluate import evaluate
@@ -18,6 +20,7 @@ from tweetbots.store import StageOutput
 @flow(name="train-bot", flow_run_name="train-{bot.name}")
 def train_bot(bot: BotSpec) -> StageOutput:
     """Train, judge and publish one bot; every stage is cached by its inputs."""
+    check_allowed_paths(bot)
     scrapes = [scrape(spec, bot.name, fetch_new_posts(spec)) for spec in bot.sources]
     cleaned = clean(scrapes)
     base = base_model(bot.base_model, cleaned)
