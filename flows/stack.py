@@ -60,16 +60,13 @@ def login(root: Path) -> str:
     """The local server's `user:password`, made on first use and kept, readable by the
     user alone, under the data root: the browser stays logged in across restarts."""
     path = login_file(root)
-    if not path.exists():
+    if not path.is_file() or not path.read_text().strip():
         path.parent.mkdir(parents=True, exist_ok=True)
-        secret = f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n"
-        try:  # O_EXCL: two serves starting at once keep the first one's login
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "w") as out:
-                out.write(secret)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n")
+        staged.replace(path)  # whole or not at all: never an empty login
     return path.read_text().strip()
 
 
