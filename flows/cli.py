@@ -56,7 +56,7 @@ def _main(
 @app.command()
 def demo() -> None:
     """Run the whole DAG offline on the bundled sample with a tiny local base model."""
-    root = configure_local_environment(offline_wandb=True)
+    root = _validated(lambda: configure_local_environment(offline_wandb=True))
     from tweetbots.config import BotSpec
     from tweetbots.demo_data import write_sample_archives
     from tweetbots.stages.fine_tune import TrainSettings
@@ -187,7 +187,7 @@ def _bot_spec(ctx: typer.Context, options: dict):
 @_with_bot_options
 def train_command(ctx: typer.Context, **options) -> None:
     """Train one bot from its sources (or a --config file) and publish it."""
-    configure_local_environment()
+    _validated(configure_local_environment)
     if not options["source"] and options["config"] is None:
         _fail("missing option '--source' (or --config FILE); see `tweetbots train --help`", 2)
     _print_result(_run_train_bot(_validated(lambda: _bot_spec(ctx, options))))
@@ -244,10 +244,12 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
     import signal
     import time
 
-    root = configure_local_environment()
-    api_url = f"http://127.0.0.1:{port}/api"
-    os.environ["PREFECT_API_URL"] = api_url  # before Prefect is imported, for every child
+    root = _validated(lambda: configure_local_environment(local_stack=True))
     from flows import stack
+
+    # Before Prefect is imported, and for every child: this server, and its login.
+    os.environ.update(stack.client_settings(root, port))
+    api_url = os.environ["PREFECT_API_URL"]
 
     # Ctrl-C and `kill` both end in the cleanup below, even when started in the background
     # (where a shell has SIGINT ignored).
@@ -255,11 +257,12 @@ def serve(port: Annotated[int, typer.Option(min=1, max=65535)] = 4200) -> None:
         signal.signal(signum, signal.default_int_handler)
     started = []
     try:
-        started.append(stack.start_server(port, root / "logs" / "prefect-server.log"))
+        started.append(stack.start_server(port, root, root / "logs" / "prefect-server.log"))
         stack.prepare(api_url, root)
         started.append(stack.start_worker(api_url, root, root / "logs" / "prefect-worker.log"))
         typer.echo(
-            f"Prefect UI: http://127.0.0.1:{port}  (logs in {root / 'logs'}; "
+            f"Prefect UI: http://127.0.0.1:{port}  (log in with the line in "
+            f"{stack.login_file(root)}; logs in {root / 'logs'}; "
             "Ctrl-C stops the server and the worker)"
         )
         while all(process.poll() is None for process in started):
@@ -288,7 +291,7 @@ def plan_command(
     it. Sensing is real: a network source's new posts are stored, and the run that follows
     does not fetch them again.
     """
-    configure_local_environment()
+    _validated(configure_local_environment)
     from tweetbots.plan import plan_bot
 
     if options["source"] or options["config"]:
@@ -334,7 +337,7 @@ def lineage_sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list the links, make none")] = False,
 ) -> None:
     """After `wandb sync`: declare each stage run's recorded inputs, linking the stages."""
-    configure_local_environment()
+    _validated(configure_local_environment)
     from tweetbots import lineage
     from tweetbots.wandb_records import offline_runs
 
@@ -369,7 +372,9 @@ def _wandb_key() -> str | None:
     (asking without one would start a temporary server); else W&B's own `wandb login`."""
     import os
 
-    if os.environ.get("WANDB_API_KEY") or not os.environ.get("PREFECT_API_URL"):
+    from flows.environment import users_prefect_api
+
+    if os.environ.get("WANDB_API_KEY") or not users_prefect_api():
         return os.environ.get("WANDB_API_KEY")
     from tasks.runtime import secret
 

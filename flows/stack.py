@@ -1,12 +1,18 @@
 """The local stack behind `tweetbots serve`: a Prefect server, the work pool, the
 deployments of prefect.yaml and a worker, all on 127.0.0.1 with state under the data root.
 
+The server answers only its own UI: any web page the user visits could otherwise drive
+it (start runs, read files through their parameters). It allows no other origin (CORS),
+wants a CSRF token with every change, and a login (made once per data root, kept in
+`<data root>/prefect/ui-login`) with every request.
+
 The end-to-end tests use `prepare` and `start_worker` against their own server, so the
 code that sets up a user's stack is the code the tests run.
 """
 
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -14,23 +20,65 @@ from pathlib import Path
 
 import httpx
 
+from tweetbots.store import check_writable
+
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 WORK_POOL = "tweetbots"
+LOGIN_USER = "tweetbots"
 
 
 class StackError(RuntimeError):
     """The local stack could not start; the message says what to do."""
 
 
-def start_server(port: int, log_file: Path) -> subprocess.Popen:
-    """`prefect server start` on 127.0.0.1:port, SQLite under PREFECT_HOME; waits for it."""
+def client_settings(root: Path, port: int) -> dict[str, str]:
+    """What every client of the local server needs (serve itself, the deploy, the worker
+    and its flow runs): its URL and its login."""
+    return {
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_API_AUTH_STRING": login(root),
+    }
+
+
+def server_settings(root: Path, port: int) -> dict[str, str]:
+    """The local server refuses other web pages: only the UI's own origins may call it,
+    every change needs a CSRF token, every request the login."""
+    return {
+        "PREFECT_SERVER_CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
+        "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
+        "PREFECT_SERVER_API_AUTH_STRING": login(root),
+    }
+
+
+def login_file(root: Path) -> Path:
+    return root / "prefect" / "ui-login"
+
+
+def login(root: Path) -> str:
+    """The local server's `user:password`, made on first use and kept, readable by the
+    user alone, under the data root: the browser stays logged in across restarts."""
+    path = login_file(root)
+    if not path.is_file() or not path.read_text().strip():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n")
+        staged.replace(path)  # whole or not at all: never an empty login
+    return path.read_text().strip()
+
+
+def start_server(port: int, root: Path, log_file: Path) -> subprocess.Popen:
+    """`prefect server start` on 127.0.0.1:port, SQLite under the data root (as set by
+    flows.environment); it answers only its own UI (`server_settings`). Waits for it."""
     url = f"http://127.0.0.1:{port}/api"
     if _healthy(url):
         raise StackError(f"port {port} already serves a Prefect API: stop it or pass --port")
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    server = _spawn([*command, "--port", str(port)], log_file, _env(url))
+    env = {**_env(url), **server_settings(root, port)}
+    server = _spawn([*command, "--port", str(port)], log_file, env)
     try:
         _wait_until_healthy(server, url, log_file)
     except BaseException:  # a Ctrl-C while it starts too: never leave it running behind us
@@ -50,17 +98,16 @@ def _wait_until_healthy(server: subprocess.Popen, url: str, log_file: Path) -> N
 
 
 def prepare(api_url: str, root: Path) -> None:
-    """Work pool, the per-host fine-tune limit, the demo's sample data, the deployments."""
+    """Work pool, the per-host fine-tune limit, the deployments (and with them the demo's
+    sample data: `deploy_step`)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
     from tasks.runtime import ensure_fine_tune_limit
-    from tweetbots.demo_data import write_sample_archives
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"), overwrite=True)
     ensure_fine_tune_limit()  # the fine-tunes would create it too; the UI shows it from now
-    write_sample_archives(root / "sample")  # the deployments' default bots train on it
     deploy = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
         cwd=REPO,
@@ -71,6 +118,18 @@ def prepare(api_url: str, root: Path) -> None:
     )
     if deploy.returncode != 0:
         raise StackError(f"prefect deploy failed: {_last_line(deploy.stdout + deploy.stderr)}")
+
+
+def deploy_step() -> dict[str, str]:
+    """The build step of prefect.yaml, run by `prefect deploy` (by `serve`, or by hand):
+    the demo's sample archives under the data root, for the deployments' default bots;
+    the checkout to run the flows from (the deploy's working directory, where prefect.yaml
+    is) and the data root, both for the deployments to name."""
+    from tweetbots.demo_data import write_sample_archives
+
+    root = check_writable()  # TWEETBOTS_HOME, else ./.tweetbots: as `tweetbots train`
+    write_sample_archives(root / "sample")
+    return {"repo": str(Path.cwd()), "data_root": str(root)}
 
 
 def start_worker(api_url: str, root: Path, log_file: Path) -> subprocess.Popen:
@@ -155,8 +214,7 @@ def _spawn(command: list[str], log_file: Path, env: dict[str, str]) -> subproces
 
 def _env(api_url: str, root: Path | None = None) -> dict[str, str]:
     """Our environment, pointed at this API; flow runs write under `root`."""
-    # TWEETBOTS_REPO: the pull step of prefect.yaml runs flows from this checkout.
-    env = {**os.environ, "PREFECT_API_URL": api_url, "TWEETBOTS_REPO": str(REPO)}
+    env = {**os.environ, "PREFECT_API_URL": api_url}
     if root is not None:
         env["TWEETBOTS_HOME"] = str(root)
     return env
@@ -175,16 +233,18 @@ def _last_line(text: str) -> str:
 
 
 def nightly_bots(path: Path = REPO / "prefect.yaml") -> dict[str, dict]:
-    """The bots the nightly deployment lists, by name, `{{ $VAR }}` filled in as `prefect
-    deploy` fills it (TWEETBOTS_HOME: the data root, when not set)."""
+    """The bots the nightly deployment lists, by name, filled in as `prefect deploy` fills
+    them: the build step's data root (TWEETBOTS_HOME, else the default) and checkout."""
     import re
 
     import yaml
 
     from tweetbots.store import data_root
 
-    env = {"TWEETBOTS_HOME": str(data_root()), **os.environ}
-    text = re.sub(r"\{\{\s*\$(\w+)\s*\}\}", lambda m: env.get(m.group(1), ""), path.read_text())
+    values = {"tweetbots.data_root": str(data_root()), "tweetbots.repo": str(REPO)}
+    text = re.sub(
+        r"\{\{\s*([\w.]+)\s*\}\}", lambda m: values.get(m.group(1), m.group(0)), path.read_text()
+    )
     deployments = yaml.safe_load(text).get("deployments", [])
     nightly = next((d for d in deployments if d.get("name") == "nightly"), {})
     return {bot["name"]: bot for bot in nightly.get("parameters", {}).get("bots", [])}

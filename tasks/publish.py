@@ -6,7 +6,7 @@ from typing import Any
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 
-from tasks.runtime import NETWORK_RETRIES, artifact_key, secret, wandb_api_key
+from tasks.runtime import NETWORK_RETRIES, artifact_key, run_page, secret, wandb_api_key
 from tasks.stage import stage_task
 from tweetbots import lineage
 from tweetbots.lineage import StageRun
@@ -48,8 +48,9 @@ def publishing_runtime(arguments: dict[str, Any], _wandb_run: StageRun) -> dict[
 
 def commit_message(bot: str) -> str:
     """The Hub commit's summary links the flow run that published, so the Hub's history
-    leads back to the run's logs and artifacts."""
-    return f"tweetbots: publish {bot} (Prefect flow run {flow_run.ui_url or flow_run.id})"
+    leads back to the run's logs and artifacts; its id where no UI shows it."""
+    run = run_page() or flow_run.id
+    return f"tweetbots: publish {bot}" + (f" (Prefect flow run {run})" if run else "")
 
 
 # Uploading a gpt2-large to the Hub takes a while on a home link.

@@ -13,6 +13,7 @@ from prefect.blocks.system import Secret
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
+from prefect.utilities.urls import url_for
 
 from tweetbots import lineage
 from tweetbots.store import OutputKey, StageOutput
@@ -110,21 +111,28 @@ def artifact_key(bot: str, what: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{bot}-{what}".lower())
 
 
+def run_page() -> str | None:
+    """The flow run's page in the Prefect UI; None outside a flow run, or when no UI is
+    known (a run on a temporary local server: its page is gone when the run ends)."""
+    if flow_run.id is None:
+        return None
+    return url_for("flow-run", obj_id=flow_run.id)
+
+
 @contextmanager
 def lineage_run(key: OutputKey, inputs: list[StageOutput]) -> Iterator[lineage.StageRun]:
     """The W&B run of the stage making `key`'s output, open while the body runs (group =
     this flow run; config = what decides the output); afterwards the Prefect run page links
     it. Only executed stages get one: a cached stage logs nothing."""
     stage, bot = key.stage, key.bot
+    config = {"bot": bot, "prefect_flow_run_id": flow_run.id, **lineage.run_config(key, inputs)}
+    if page := run_page():
+        config["prefect_flow_run"] = page
     with lineage.stage_run(
         stage,
         group=str(flow_run.id or "local"),
         inputs=[lineage.artifact_ref(i) for i in inputs],
-        config={
-            "bot": bot,
-            "prefect_flow_run": flow_run.ui_url or flow_run.id,
-            **lineage.run_config(key, inputs),
-        },
+        config=config,
         api_key=wandb_api_key(),
         name=f"{bot}-{stage}",
     ) as run:

@@ -69,9 +69,15 @@ def fetch_pretrained(spec: str, revision: str) -> Path:
     return directory if directory is not None else _download_from_hub(spec, revision)
 
 
-def _local_directory(spec: str) -> Path | None:
+def local_path(spec: str) -> Path | None:
+    """The local file or directory `spec` names, if one exists; None for a Hub id."""
     path = Path(spec).expanduser()
-    if not path.exists():
+    return path if path.exists() else None
+
+
+def _local_directory(spec: str) -> Path | None:
+    path = local_path(spec)
+    if path is None:
         return None
     if not (path / "config.json").is_file():
         raise BaseModelError(

@@ -13,7 +13,7 @@ from tweetbots.stages.evaluate import EvalSettings
 from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.stages.publish import PublishSettings
 from tweetbots.stages.tokenize import TokenizeSettings
-from tweetbots.store import checked_bot
+from tweetbots.store import BOT_NAME, checked_bot
 
 
 class BotSpec(BaseModel):
@@ -21,7 +21,15 @@ class BotSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(description="the bot's name: a-z 0-9 _ . - (start alphanumeric)")]
+    # The pattern is in the JSON schema, so the UI's form refuses a bad name before a run.
+    name: Annotated[
+        str,
+        Field(
+            pattern=BOT_NAME.pattern,
+            description="the bot's name, also its directory and model repo: 1-96 of "
+            "a-z 0-9 _ . - starting with a letter or digit",
+        ),
+    ]
     sources: Annotated[
         list[str],
         Field(
@@ -34,16 +42,23 @@ class BotSpec(BaseModel):
     base_model: Annotated[
         str, Field(description="a Hub id (gpt2), a local save_pretrained directory, or tiny")
     ] = "gpt2"
-    tokenize: TokenizeSettings = TokenizeSettings()
-    train: TrainSettings = TrainSettings()
-    evaluate: EvalSettings = EvalSettings()
-    publish: PublishSettings = PublishSettings()
+    tokenize: Annotated[
+        TokenizeSettings, Field(description="how the posts become training blocks")
+    ] = TokenizeSettings()
+    train: Annotated[TrainSettings, Field(description="fine-tuning")] = TrainSettings()
+    evaluate: Annotated[
+        EvalSettings, Field(description="how the model is judged: perplexity and samples")
+    ] = EvalSettings()
+    publish: Annotated[
+        PublishSettings, Field(description="where the model goes, if it beats the published")
+    ] = PublishSettings()
 
-    @field_validator("name")
+    # Before the pattern: a bad name gets our one line, not pydantic's "should match".
+    @field_validator("name", mode="before")
     @classmethod
-    def _safe_name(cls, name: str) -> str:
+    def _safe_name(cls, name):
         # The name becomes a directory and a Hub repo name: no traversal, no spaces.
-        return checked_bot(name)
+        return checked_bot(name) if isinstance(name, str) else name
 
     @field_validator("sources")
     @classmethod

@@ -40,7 +40,7 @@ LAST_KEYS = "last-keys"  # <root>/last-keys/<bot>/<stage>.json: what `tweetbots 
 LOCKS = "locks"
 # A bot's name becomes a directory and a Hub repo name. BotSpec checks it before a run,
 # and every stage directory again: whoever calls, nothing is written outside the root.
-_BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,95}$")
+BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,95}$")
 
 
 def data_root() -> Path:
@@ -66,7 +66,7 @@ def file_digest(path: Path) -> str:
 
 def checked_bot(bot: str) -> str:
     """`bot`, if it is safe as a directory name; a one-line ValueError otherwise."""
-    if not _BOT_NAME.match(bot):
+    if not BOT_NAME.match(bot):
         raise ValueError(
             f"bot name {bot!r} is invalid: use 1-96 of a-z 0-9 _ . - (start alphanumeric)"
         )

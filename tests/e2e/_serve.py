@@ -6,7 +6,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+
+import httpx
+
+from flows.stack import login_file
 
 
 def free_port() -> int:
@@ -48,6 +53,22 @@ def wait_for_ui_line(serve: subprocess.Popen, timeout: float = 240) -> str:
         if found:
             return found.group(1)
     raise AssertionError("tweetbots serve printed no UI address")
+
+
+def api_client(home: Path, port: int) -> httpx.Client:
+    """The served API, called as its own UI calls it: with the login `serve` made for the
+    data root and a CSRF token for every change."""
+    user, _, password = login_file(home).read_text().strip().partition(":")
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}/api", auth=(user, password), timeout=10
+    )
+    client_id = uuid.uuid4().hex
+    token = client.get("/csrf-token", params={"client": client_id})
+    token.raise_for_status()
+    client.headers.update(
+        {"Prefect-Csrf-Token": token.json()["token"], "Prefect-Csrf-Client": client_id}
+    )
+    return client
 
 
 def processes_under(home: Path) -> dict[int, str]:

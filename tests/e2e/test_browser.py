@@ -1,5 +1,6 @@
-"""A user in the Prefect UI: `tweetbots serve`, then start `train-bot` from its deployment
-page in headless Chromium (Debian's, driven by Playwright) and watch the run complete.
+"""A user in the Prefect UI: `tweetbots serve`, log in with the line it made, then start
+`train-bot` from its deployment page in headless Chromium (Debian's, driven by Playwright)
+and watch the run complete.
 
 Also checks what `serve` promises: a Ctrl-C stops the server and worker it started.
 """
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _serve import free_port, start_serve, wait_for_no_process, wait_for_ui_line
+from _serve import api_client, free_port, start_serve, wait_for_no_process, wait_for_ui_line
+
+from flows.stack import login_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -61,6 +64,9 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{ui}/deployments", wait_until="networkidle")
+        # The server wants its login; the UI asks for it once, as `user:password`.
+        page.get_by_placeholder("admin:pass").fill(login_file(home).read_text().strip())
+        page.get_by_role("button", name="Login").click()
         page.get_by_role("link", name="train-bot", exact=True).first.click()
         page.get_by_role("button", name="Run", exact=True).click()
         page.get_by_text("Custom run", exact=True).click()  # the BotSpec parameter form
@@ -70,14 +76,14 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
             "[...document.querySelectorAll('textarea')].some(t => t.value === 'maya_bakes')",
             timeout=60_000,
         )
-        api_url = f"http://127.0.0.1:{port}/api"
+        api = api_client(home, port)
         page.get_by_role("button", name="Submit").click()
         page.get_by_text("scheduled to start now").first.wait_for(timeout=60_000)
         # The toast's "View run" button slides and re-renders; its target is the run the
         # deployment just got, which the API names.
-        flow_run_id = _new_flow_run(api_url)
+        flow_run_id = _new_flow_run(api)
         page.goto(f"{ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle")
-        state = _wait_until_final(api_url, flow_run_id)
+        state = _wait_until_final(api, flow_run_id)
         page.reload(wait_until="networkidle")
         page.get_by_text(state, exact=True).first.wait_for(timeout=30_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -97,14 +103,12 @@ def test_start_train_bot_from_the_ui_and_watch_it_complete(served):
     assert wait_for_no_process(home) == {}, "a process of the stack outlived serve"
 
 
-def _new_flow_run(api_url: str, timeout: float = 30) -> str:
+def _new_flow_run(api: httpx.Client, timeout: float = 30) -> str:
     """The id of the one flow run of train-bot (the stack starts with none)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = httpx.post(
-            f"{api_url}/flow_runs/filter",
-            json={"deployments": {"name": {"any_": ["train-bot"]}}},
-            timeout=10,
+        runs = api.post(
+            "/flow_runs/filter", json={"deployments": {"name": {"any_": ["train-bot"]}}}
         ).json()
         if runs:
             assert len(runs) == 1, "one submit, one flow run"
@@ -113,10 +117,10 @@ def _new_flow_run(api_url: str, timeout: float = 30) -> str:
     raise AssertionError("submitting the form created no flow run")
 
 
-def _wait_until_final(api_url: str, flow_run_id: str, timeout: float = 420) -> str:
+def _wait_until_final(api: httpx.Client, flow_run_id: str, timeout: float = 420) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api_url}/flow_runs/{flow_run_id}", timeout=10).json()
+        run = api.get(f"/flow_runs/{flow_run_id}").json()
         if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
             return run["state"]["name"]
         time.sleep(2)

@@ -40,6 +40,8 @@ def worker_home(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("worker-home")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PREFECT_WORKER_QUERY_SECONDS", "1")  # poll fast: tests wait on it
+        # The tests' sources and targets are in their own temp dirs, outside the data root.
+        env.setenv("TWEETBOTS_ALLOWED_DIRS", str(tmp_path_factory.getbasetemp()))
         stack.prepare(prefect_server, home)
         worker = stack.start_worker(prefect_server, home, home / "worker.log")
     yield home

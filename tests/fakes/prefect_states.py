@@ -1,7 +1,7 @@
 """Read what Prefect recorded: stage name -> task-run state, for the flow and e2e tests.
 
-`Cached` means the stage body did not execute. The sensor task (`fetch-new-posts`) runs
-every time by design and is left out: it is not a stage.
+`Cached` means the stage body did not execute. The sensor task (`fetch-new-posts`) and the
+allowed-paths check run every time by design and are left out: they are not stages.
 """
 
 import time
@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import (
 )
 
 STAGES = ["scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish"]
-SENSORS = {"fetch-new-posts"}
+NOT_STAGES = {"fetch-new-posts", "check-allowed-paths"}
 
 
 def stage_states(flow_run_id, expected: int = len(STAGES), timeout: float = 30) -> dict[str, str]:
@@ -39,7 +39,7 @@ def stage_states(flow_run_id, expected: int = len(STAGES), timeout: float = 30) 
             stages = {
                 name: run.state.name
                 for name, run in latest.items()
-                if name not in SENSORS and run.state and run.state.is_final()
+                if name not in NOT_STAGES and run.state and run.state.is_final()
             }
             if len(stages) >= expected or time.monotonic() > deadline:
                 return stages

@@ -103,6 +103,13 @@ def read_source(spec: str, newer_than: str | None = None) -> SourceBatch:
     return SourceBatch(to_raw_frame(batch.posts, f"source {spec!r}"), batch.profiles)
 
 
+def local_path(spec: str) -> Path | None:
+    """The file or directory a local source (`archive:`, `file:`) reads, as its reader
+    takes it (`~` expanded, relative to the working directory); None for network sources."""
+    scheme, argument = parse_spec(spec)
+    return Path(argument).expanduser() if scheme in _LOCAL_SCHEMES else None
+
+
 def store_identity(spec: str) -> tuple[str, str] | None:
     """(platform, user) under which a network source's posts are stored, if known upfront."""
     scheme, argument = parse_spec(spec)
@@ -134,10 +141,9 @@ def local_source_digest(spec: str) -> str | None:
     """Content digest of a local source (file or archive); None for network sources."""
     from tweetbots.store import file_digest, fingerprint
 
-    scheme, argument = parse_spec(spec)
-    if scheme not in _LOCAL_SCHEMES:
+    path = local_path(spec)
+    if path is None:
         return None
-    path = Path(argument).expanduser()
     if not path.exists():
         raise SourceError(f"source {spec!r}: {path} does not exist; check the path")
     if not path.is_dir() and not path.is_file():  # a pipe would be read forever

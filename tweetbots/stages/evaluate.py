@@ -33,15 +33,19 @@ class EvalSettings(BaseModel):
         min_length=1,
         description="prompts the samples start from",
     )
-    samples_per_prompt: Annotated[int, Field(ge=1, le=50)] = 2
+    samples_per_prompt: Annotated[
+        int, Field(ge=1, le=50, description="samples generated from each prompt")
+    ] = 2
     max_length: Annotated[int, Field(ge=16, le=1024, description="tokens per sample")] = 160
-    min_length: Annotated[int, Field(ge=0, le=1024)] = 10
+    min_length: Annotated[int, Field(ge=0, le=1024, description="least tokens per sample")] = 10
     top_p: Annotated[float, Field(gt=0, le=1, description="nucleus sampling")] = 0.95
-    temperature: Annotated[float, Field(gt=0, le=10)] = 1.0
+    temperature: Annotated[
+        float, Field(gt=0, le=10, description="sampling temperature: higher, wilder")
+    ] = 1.0
     memorisation_words: Annotated[
         int, Field(ge=2, le=64, description="words in a row that count as copying a post")
     ] = 8
-    seed: int = 0
+    seed: Annotated[int, Field(description="seed of the sampling")] = 0
 
 
 def output_key(

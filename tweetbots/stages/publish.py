@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tweetbots import card, hub_base
 from tweetbots.code_version import code_version
 from tweetbots.store import OutputKey, StageOutput, data_root, produce
-from tweetbots.targets import PublishError, Target, check_target_uri, open_target
+from tweetbots.targets import PublishError, Target, check_target_uri, open_target, uri_pattern
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,11 @@ class PublishSettings(BaseModel):
 
     target: Annotated[
         str | None,
-        Field(description="file:///DIR or hf://namespace/name; empty: the data root's published/"),
+        Field(
+            description="file:///DIR or hf://namespace/name; empty: the data root's published/",
+            # For the UI's form only: the check below stays the rule, with its one line.
+            json_schema_extra={"pattern": uri_pattern()},
+        ),
     ] = None
     force: Annotated[
         bool, Field(description="publish even if the published model scores better")

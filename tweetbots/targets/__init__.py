@@ -20,6 +20,10 @@ class PublishError(ValueError):
 class Target(ABC):
     """One bot's place at a target: what the gate reads and what publishing writes."""
 
+    # The URIs `check_uri` accepts, as a regular expression the UI's form can check (JSON
+    # Schema `pattern`: searched, so anchored with ^; Python and JSON Schema syntax alike).
+    URI_PATTERN: str
+
     def __init__(self, uri: str, bot: str, token: str | None = None):
         self.check_uri(uri)
         self.uri, self.bot, self.token = uri, bot, token
@@ -62,6 +66,12 @@ def check_target_uri(uri: str) -> str:
     """`uri` if it is a target URI of a known scheme; a one-line PublishError otherwise."""
     _target_class(uri).check_uri(uri)
     return uri
+
+
+def uri_pattern() -> str:
+    """One pattern for the URIs of every target scheme, for the parameter form."""
+    classes = [import_module(f"{__name__}.{scheme}").TARGET for scheme in schemes()]
+    return "|".join(f"(?:{target.URI_PATTERN})" for target in classes)
 
 
 def _target_class(uri: str) -> type[Target]:

@@ -38,6 +38,8 @@ def target_directory(uri: str) -> Path:
 
 
 class FileTarget(Target):
+    URI_PATTERN = r"^file://(localhost)?/"
+
     @classmethod
     def check_uri(cls, uri: str) -> None:
         target_directory(uri)

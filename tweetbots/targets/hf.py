@@ -18,6 +18,8 @@ _URI = re.compile(r"^hf://([\w.-]+/[\w.-]+)$")
 
 
 class HubTarget(Target):
+    URI_PATTERN = _URI.pattern
+
     @classmethod
     def check_uri(cls, uri: str) -> None:
         if not _URI.match(uri):
