@@ -119,7 +119,9 @@ def _nightly(bots: list[dict]) -> tuple[float, float, float, int]:
     from prefect.deployments import run_deployment
 
     cpu, wall = _machine_cpu_seconds(), time.perf_counter()
-    run = run_deployment("nightly/nightly", parameters={"bots": bots}, timeout=None)
+    run = run_deployment(
+        "nightly/nightly", parameters={"bots": bots}, timeout=None, poll_interval=1
+    )
     wall, cpu = time.perf_counter() - wall, _machine_cpu_seconds() - cpu
     assert run.state.is_completed(), run.state.message
     own = (run.end_time - run.start_time).total_seconds()
