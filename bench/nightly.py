@@ -40,11 +40,13 @@ def main() -> None:
         home = Path(tmp) / "home"
         _set_environment(Path(tmp), home)
         from flows import stack
+        from flows.environment import configure_local_environment
 
         port = _free_port()
-        api_url = f"http://127.0.0.1:{port}/api"
-        os.environ["PREFECT_API_URL"] = api_url  # before Prefect is imported
-        started = [stack.start_server(port, Path(tmp) / "server.log")]
+        configure_local_environment(local_stack=True)  # as `tweetbots serve` does
+        os.environ.update(stack.client_settings(home, port))  # before Prefect is imported
+        api_url = os.environ["PREFECT_API_URL"]
+        started = [stack.start_server(port, home, Path(tmp) / "server.log")]
         try:
             stack.prepare(api_url, home)
             started.append(stack.start_worker(api_url, home, Path(tmp) / "worker.log"))

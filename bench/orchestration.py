@@ -29,14 +29,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tweetbots-bench-") as tmp:
         _set_environment(Path(tmp))
         from flows import stack
+        from flows.environment import configure_local_environment
 
         started = []
         api_url = args.api_url
         if not api_url:
             port = _free_port()
-            api_url = f"http://127.0.0.1:{port}/api"
-            started.append(stack.start_server(port, Path(tmp) / "server.log"))
-        os.environ["PREFECT_API_URL"] = api_url  # before Prefect is imported
+            home = configure_local_environment(local_stack=True)  # as `tweetbots serve`
+            os.environ.update(stack.client_settings(home, port))  # before Prefect's import
+            api_url = os.environ["PREFECT_API_URL"]
+            started.append(stack.start_server(port, home, Path(tmp) / "server.log"))
+        os.environ["PREFECT_API_URL"] = api_url
         try:
             _compare(Path(tmp))
         finally:
