@@ -1,0 +1,47 @@
+"""The tokenize stage: posts into packed token blocks, split by a hash of their ids."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from fakes.stages import finished_output
+
+from tweetbots.basemodel import build_tiny_model
+from tweetbots.stages import tokenize
+from tweetbots.stages.tokenize import TokenizeSettings
+
+WORDS = "bread oven crumb flour starter loaf crust proof knead bake".split()
+
+
+def _inputs(data_root, n_posts: int):
+    texts = [" ".join(WORDS[(i + j) % len(WORDS)] for j in range(8)) for i in range(n_posts)]
+    cleaned = finished_output("clean", data_root / "clean" / "bot" / f"c{n_posts}")
+    posts = pd.DataFrame({"id": [str(i) for i in range(n_posts)], "user": "u", "text": texts})
+    posts.to_parquet(cleaned.path / "posts.parquet", index=False)
+    model_dir = data_root / "tiny"
+    build_tiny_model(texts * 10, model_dir)
+    base = finished_output(
+        "base-model",
+        data_root / "base-model" / "bot" / "b1",
+        model="tiny",
+        model_dir=str(model_dir),
+    )
+    return cleaned, base
+
+
+def test_posts_are_packed_into_train_and_validation_blocks(data_root):
+    cleaned, base = _inputs(data_root, 300)
+    tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=32))
+    train, val = (np.load(tokens.path / f"{split}.npy") for split in ("train", "val"))
+    assert train.shape[1] == val.shape[1] == 32
+    assert tokens.summary["train"]["posts"] + tokens.summary["val"]["posts"] == 300
+    assert 0 < tokens.summary["val"]["posts"] < 60  # about 10%, by the ids' hash
+
+
+def test_a_validation_split_too_small_to_judge_fails_before_training(data_root):
+    """Today's NaN score came from a validation split of one token: refused here."""
+    cleaned, base = _inputs(data_root, 5)
+    with pytest.raises(ValueError, match="validation tokens") as error:
+        tokenize.run(cleaned, base, TokenizeSettings(block_size=32, val_fraction=0.01))
+    message = str(error.value)
+    assert "\n" not in message and "tokenize.val_fraction" in message and "add posts" in message
+    assert not list((data_root / "tokenize" / "bot").glob("*/manifest.json"))
