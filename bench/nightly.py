@@ -91,7 +91,7 @@ def _bots(home: Path, n_bots: int, epochs: float) -> list[dict]:
     bots = []
     for i in range(n_bots):
         posts = personas[i % len(personas)].assign(user=f"bench{i:02d}")
-        path = home.parent / "sources" / f"bench{i:02d}.csv"
+        path = home / "sources" / f"bench{i:02d}.csv"  # inside: runs read only there
         path.parent.mkdir(exist_ok=True)
         posts[["id", "user", "created_at", "text", "is_retweet", "is_reply"]].to_csv(
             path, index=False
