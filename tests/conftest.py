@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 # The fake Mastodon and Bluesky servers (the sources' tests and the CLI's), the fake Hub.
-pytest_plugins = ["network_fixtures", "fakes.hub"]
+pytest_plugins = ["tests.fakes.network", "tests.fakes.hub"]
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _serve import api_client, free_port, start_serve, wait_for_no_process, wait_for_ui_line
 
 from flows.stack import login_file
+from tests.fakes.serve import (
+    api_client,
+    free_port,
+    start_serve,
+    wait_for_no_process,
+    wait_for_ui_line,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

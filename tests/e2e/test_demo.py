@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
+
+from tests.fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 
 SEED = Path(__file__).parents[1] / "data" / "seed_cyborg_card.md"
 

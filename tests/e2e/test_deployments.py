@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fakes.prefect_states import STAGES, stage_states
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -27,6 +26,7 @@ from prefect.deployments import run_deployment
 
 from flows import stack
 from flows.train_bot import train_bot
+from tests.fakes.prefect_states import STAGES, stage_states
 from tweetbots.config import BotSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

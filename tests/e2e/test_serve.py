@@ -8,7 +8,8 @@ import sys
 
 import httpx
 import pytest
-from _serve import (
+
+from tests.fakes.serve import (
     api_client,
     free_port,
     start_serve,

@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.wandb_runs import wait_for_runs
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+from tests.fakes.wandb_runs import wait_for_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,16 +8,16 @@ hand in the comments, not by the cleaning code under test.
 import json
 import zipfile
 
-from _fake_servers import (
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.fakes.social import (
     bluesky_post,
     bluesky_profile,
     mastodon_account,
     mastodon_status,
     repost_item,
 )
-from typer.testing import CliRunner
-
-from flows.cli import app
 
 runner = CliRunner()
 

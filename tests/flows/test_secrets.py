@@ -8,7 +8,6 @@ included) and everything printed are searched for the sentinels.
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -17,13 +16,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
 from flows.train_bot import train_bot
+from tests.fakes.hub import FakeHub
 from tweetbots.config import BotSpec
 from tweetbots.stages.evaluate import EvalSettings
 from tweetbots.stages.fine_tune import TrainSettings
 from tweetbots.stages.publish import PublishSettings
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tweetbots"))  # the fake Hub lives there
-from fakes.hub import FakeHub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

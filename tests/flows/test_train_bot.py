@@ -9,15 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.prefect_states import (
+
+from flows.train_bot import train_bot
+from tests.fakes.prefect_states import (
     STAGES,
     run_page_artifacts,
     stage_states,
     task_states,
     wait_for_log,
 )
-
-from flows.train_bot import train_bot
 from tweetbots.card import DATA_ROWS
 from tweetbots.config import BotSpec
 from tweetbots.stages.evaluate import EvalSettings

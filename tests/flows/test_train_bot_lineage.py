@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.train_bot import train_bot
+from tests.fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 from tweetbots.config import BotSpec
 from tweetbots.stages.evaluate import EvalSettings
 from tweetbots.stages.fine_tune import TINY_LEARNING_RATE, TrainSettings

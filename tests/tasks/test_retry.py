@@ -187,7 +187,7 @@ def test_a_hub_read_timeout_is_retried(monkeypatch):
 
 def _stage(root, name: str, **summary):
     """A finished stage output as a real directory, without running the stage."""
-    from fakes.stages import finished_output
+    from tests.fakes.stages import finished_output
 
     return finished_output(name, root / name / "bot" / "fp", **summary)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fakes.stages import finished_output, scrape_source
 
+from tests.fakes.stages import finished_output, scrape_source
 from tweetbots.clean import NotEnoughTextError
 from tweetbots.sources import SourceError
 from tweetbots.stages import base_model, clean, publish, tokenize

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fakes.stages import scrape_source
 
+from tests.fakes.stages import scrape_source
 from tweetbots import rawstore
 from tweetbots.stages import base_model, clean, fine_tune, tokenize
 from tweetbots.stages.fine_tune import TrainSettings

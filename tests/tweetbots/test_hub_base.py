@@ -3,8 +3,8 @@ offline (the suite runs with HF_HUB_OFFLINE=1) and the base's own card read onli
 the fake Hub."""
 
 import pytest
-from fakes.hub import TOKEN, Repo
 
+from tests.fakes.hub import TOKEN, Repo
 from tweetbots.hub_base import base_license, hub_id
 
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"

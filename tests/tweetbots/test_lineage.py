@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fakes.stages import scrape_source
-from fakes.wandb_runs import wait_for_runs
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests.fakes.stages import scrape_source
+from tests.fakes.wandb_runs import wait_for_runs
 from tweetbots import lineage
 from tweetbots.stages import publish
 from tweetbots.stages.publish import PublishSettings

@@ -265,8 +265,9 @@ TOKEN = "hf_fake_read_token_0123456789"
 @pytest.fixture
 def online_hub(monkeypatch, tmp_path):
     """The fake Hub of test_publish_hub.py, huggingface_hub online and pointed at it."""
-    from fakes.hub import FakeHub
     from huggingface_hub import constants
+
+    from tests.fakes.hub import FakeHub
 
     with FakeHub(TOKEN) as fake:
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
@@ -287,7 +288,8 @@ def test_a_hub_base_is_named_by_the_hubs_commit_before_the_download(
     online_hub, tiny, tmp_path, monkeypatch, data_root
 ):
     import huggingface_hub
-    from fakes.hub import Repo
+
+    from tests.fakes.hub import Repo
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     repo = online_hub.repos["me/base"] = Repo()

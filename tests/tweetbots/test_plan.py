@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from _fake_servers import mastodon_status
-from fakes.stages import build_bot
 
+from tests.fakes.social import mastodon_status
+from tests.fakes.stages import build_bot
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.config import BotSpec
 from tweetbots.plan import plan_bot

@@ -5,8 +5,8 @@ import time
 
 import pandas as pd
 import pytest
-from _fake_servers import Reply, bluesky_post, bluesky_profile, repost_item, tid
 
+from tests.fakes.social import Reply, bluesky_post, bluesky_profile, repost_item, tid
 from tweetbots import __version__
 from tweetbots.sources import RAW_COLUMNS, SourceError, _http, read_source
 from tweetbots.sources import bluesky as bluesky_source

@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from _fake_servers import Reply, bluesky_post, bluesky_profile, mastodon_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fakes.social import Reply, bluesky_post, bluesky_profile, mastodon_status
 from tweetbots import rawstore
 from tweetbots.sources import RAW_COLUMNS, SourceError, read_source
 from tweetbots.sources.bluesky import read_bluesky

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _fake_servers import bluesky_profile
-from fakes.stages import scrape_source
 
+from tests.fakes.social import bluesky_profile
+from tests.fakes.stages import scrape_source
 from tweetbots.sources import SourceError
 
 TRAVERSALS = [

@@ -11,8 +11,8 @@ import socket
 import time
 
 import pytest
-from _fake_servers import FakeServer, Reply, mastodon_account
 
+from tests.fakes.social import FakeServer, Reply, mastodon_account
 from tweetbots.sources import SourceError, _http, _paging, read_source
 from tweetbots.sources._hosts import ALLOWED_HOSTS_ENV
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import httpx
 import pandas as pd
 import pytest
-from _fake_servers import Reply, mastodon_status
 
+from tests.fakes.social import Reply, mastodon_status
 from tweetbots import __version__
 from tweetbots.sources import RAW_COLUMNS, SourceError, _http, read_source
 from tweetbots.sources import mastodon as mastodon_source

@@ -5,8 +5,8 @@ Each is retried a bounded number of times, then fails in one line naming the sou
 import time
 
 import pytest
-from _fake_servers import Reply
 
+from tests.fakes.social import Reply
 from tweetbots.sources import SourceError, _http, read_source
 
 HOST = "example.social"

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from _fake_servers import bluesky_post, mastodon_status
 
+from tests.fakes.social import bluesky_post, mastodon_status
 from tweetbots.sources import read_source
 
 UTC = "UTC"

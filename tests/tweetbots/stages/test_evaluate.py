@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from fakes.stages import finished_output
 from transformers import AutoModelForCausalLM
 
+from tests.fakes.stages import finished_output
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.stages import evaluate
 from tweetbots.stages.evaluate import EvalSettings

@@ -6,9 +6,9 @@ import math
 import httpx
 import pytest
 import yaml
-from fakes.hub import TOKEN
-from fakes.stages import finished_output
 
+from tests.fakes.hub import TOKEN
+from tests.fakes.stages import finished_output
 from tweetbots.card import read_card_perplexity
 from tweetbots.stages import publish
 from tweetbots.stages.publish import PublishSettings

@@ -4,9 +4,9 @@ no fingerprint (a local file, and the nightly increment against a local Mastodon
 import shutil
 
 import pandas as pd
-from _fake_servers import mastodon_status
-from fakes.stages import scrape_source
 
+from tests.fakes.social import mastodon_status
+from tests.fakes.stages import scrape_source
 from tweetbots.stages import clean, scrape
 
 HOST = "example.social"

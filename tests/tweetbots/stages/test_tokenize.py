@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from fakes.stages import finished_output
 
+from tests.fakes.stages import finished_output
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.stages import tokenize
 from tweetbots.stages.tokenize import TokenizeSettings

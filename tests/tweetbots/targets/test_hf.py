@@ -1,8 +1,8 @@
 """The hf:// target against a fake Hub on 127.0.0.1, driven by the real huggingface_hub client."""
 
 import pytest
-from fakes.hub import TOKEN
 
+from tests.fakes.hub import TOKEN
 from tweetbots.card import CardData, CardUser, read_card_perplexity, render_card
 from tweetbots.targets import PublishError, open_target
 

@@ -5,8 +5,8 @@ the source readers' tests and the CLI's tests both run against these servers.
 """
 
 import pytest
-from _fake_servers import FakeBluesky, FakeMastodon, FakeServer
 
+from tests.fakes.social import FakeBluesky, FakeMastodon, FakeServer
 from tweetbots.sources import _http
 
 
