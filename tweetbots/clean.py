@@ -45,8 +45,9 @@ MIN_CHARS = 6000
 WARN_CHARS = 40000
 
 # Rows handled per numpy pass: big enough to amortise call overhead, small enough that the
-# temporaries stay in cache and memory stays flat whatever the input size.
-_CHUNK_ROWS = 16_384
+# temporaries stay in cache and memory stays flat whatever the input size. Public: tests
+# shrink it so that a few rows cross chunk boundaries.
+CHUNK_ROWS = 16_384
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -429,9 +430,9 @@ def _map_chunks(function: Callable[[pa.LargeStringArray], T], array: pa.ChunkedA
     numpy and Arrow release the GIL in their loops, so the threads really run in parallel.
     """
     chunks = [
-        chunk.slice(start, _CHUNK_ROWS)
+        chunk.slice(start, CHUNK_ROWS)
         for chunk in array.chunks
-        for start in range(0, len(chunk), _CHUNK_ROWS)
+        for start in range(0, len(chunk), CHUNK_ROWS)
     ]
     if len(chunks) <= 1:
         return [function(chunk) for chunk in chunks]

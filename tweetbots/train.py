@@ -100,7 +100,7 @@ def fine_tune(
     model = load_for_training(base_dir, device, settings.compile)
     optimizer = make_optimizer(model, learning_rate, device)
     start = _resume(model, optimizer, checkpoint_dir)
-    batches = _batch_schedule(len(blocks), settings)
+    batches = batch_schedule(len(blocks), settings)
     data = torch.from_numpy(blocks.astype(np.int64))
     started, loss_value = time.perf_counter(), float("nan")
     progress = tqdm(
@@ -214,7 +214,7 @@ def load_for_training(base_dir: Path, device: str, compile_model: bool):
     return torch.compile(model)
 
 
-def _batch_schedule(n_blocks: int, settings: TrainSettings) -> list[list[np.ndarray]]:
+def batch_schedule(n_blocks: int, settings: TrainSettings) -> list[list[np.ndarray]]:
     """Per optimizer step, its micro-batches of block indices; reshuffled every epoch."""
     rng = np.random.default_rng(settings.seed)
     wanted = math.ceil(n_blocks * settings.epochs)

@@ -7,16 +7,16 @@ the source readers' tests and the CLI's tests both run against these servers.
 import pytest
 
 from tests.fakes.social import FakeBluesky, FakeMastodon, FakeServer
-from tweetbots.sources import _http
+from tweetbots.sources import client
 
 
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Backoff of centiseconds and rate-limit waits of at most 2 s; no proxy in the way."""
     monkeypatch.setattr(
-        _http,
+        client,
         "POLICY",
-        _http.RetryPolicy(attempts=4, backoff_s=0.01, max_wait_s=2.0, timeout_s=5.0),
+        client.RetryPolicy(attempts=4, backoff_s=0.01, max_wait_s=2.0, timeout_s=5.0),
     )
     for name in (
         "HTTPS_PROXY",

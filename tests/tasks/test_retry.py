@@ -122,10 +122,10 @@ def test_scrape_5xx_is_retried_by_the_reader_and_not_again_by_prefect(
     from prefect import flow
 
     from tasks.scrape import fetch_new_posts
-    from tweetbots.sources import _http
+    from tweetbots.sources import client
 
     monkeypatch.setenv("TWEETBOTS_MASTODON_BASE_URL", failing_server.url)
-    monkeypatch.setattr(_http, "POLICY", _http.RetryPolicy(attempts=3, backoff_s=0.01))
+    monkeypatch.setattr(client, "POLICY", client.RetryPolicy(attempts=3, backoff_s=0.01))
 
     @flow
     def sense(spec: str) -> str:

@@ -210,16 +210,15 @@ def test_lone_surrogates_do_not_crash():
 
 
 def test_isspace_table_matches_python():
-    encoded = [chr(c).encode() for c in range(0x80, sys.maxunicode + 1) if chr(c).isspace()]
-    two = sorted(int.from_bytes(b) for b in encoded if len(b) == 2)
-    three = sorted(int.from_bytes(b) for b in encoded if len(b) == 3)
-    assert two == sorted(clean._TWO_BYTE_SPACES.tolist())
-    assert three == sorted(clean._THREE_BYTE_SPACES.tolist())
-    assert all(len(b) in (2, 3) for b in encoded)
+    """Rule 3 splits where `str.split()` does: every non-ASCII character `str.isspace()`
+    accepts is a space to the byte rules (a run of two collapses), every other is kept."""
+    chars = [chr(c) for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    expected = ["a b" if c.isspace() else f"a{c}{c}b" for c in chars]
+    assert cleaned(*(f"a{c}{c}b" for c in chars)) == expected
 
 
 def test_many_rows_cross_chunk_boundaries(monkeypatch):
-    monkeypatch.setattr(clean, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(clean, "CHUNK_ROWS", 7)
     texts = [f"row {i} &amp; https://x/{i} &hellip;  end" for i in range(50)]
     assert cleaned(*texts) == [reference_clean(t) for t in texts]
 

@@ -258,6 +258,8 @@ class _PublicApi:
 
 
 def test_lineage_sync_declares_the_version_with_the_recorded_digest(monkeypatch):
+    import wandb
+
     def link(name: str, digest: str) -> lineage.InputLink:
         return lineage.InputLink(
             run_id="r1", project="tweetbots", entity="", job_type="tokenize",
@@ -270,7 +272,7 @@ def test_lineage_sync_declares_the_version_with_the_recorded_digest(monkeypatch)
             "moved": [("v0", "d-old"), ("fp-c1", "d-new")],  # the alias moved on
         }
     )
-    monkeypatch.setattr(lineage, "_api", lambda key: api)
+    monkeypatch.setattr(wandb, "Api", lambda api_key: api)
     links = [link("same", "d-same"), link("moved", "d-old"), link("never-synced", "d-x")]
 
     assert lineage.sync_lineage(links, api_key=TEST_KEY) == 2

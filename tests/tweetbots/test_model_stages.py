@@ -209,9 +209,9 @@ def test_unknown_base_model_offline_says_how_to_fetch(monkeypatch):
 
 
 def test_fine_tune_batches_cover_each_block_once_per_epoch(tiny):
-    from tweetbots.train import _batch_schedule
+    from tweetbots.train import batch_schedule
 
-    schedule = _batch_schedule(10, TrainSettings(epochs=2, batch_size=3, grad_accum=2))
+    schedule = batch_schedule(10, TrainSettings(epochs=2, batch_size=3, grad_accum=2))
     indices = np.concatenate([m for step in schedule for m in step])
     assert sorted(indices[:10]) == list(range(10)) and len(indices) == 20
 

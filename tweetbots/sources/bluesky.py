@@ -4,7 +4,7 @@ HANDLE is a handle (`alice.bsky.social`, an optional leading @) or a DID (`did:p
 `app.bsky.actor.getProfile` gives the DID, handle, display name and avatar; then
 `app.bsky.feed.getAuthorFeed` (the DID as actor, 100 items a page: the maximum) is paged by
 `cursor`, newest first, up to `MAX_POSTS` items, posts and reposts alike, replies included.
-Paging is bounded (`tweetbots.sources._paging`): a cursor the AppView sends twice ends it
+Paging is bounded (`tweetbots.sources.paging`): a cursor the AppView sends twice ends it
 with an error, as do too many pages or too long.
 
 Ids are record keys, which for posts are TIDs: 13 characters encoding the creation time in
@@ -44,8 +44,8 @@ from tweetbots.sources import (
     text_field,
     utc_times,
 )
-from tweetbots.sources._http import base_url, client, polite_get
-from tweetbots.sources._paging import Pages
+from tweetbots.sources.client import base_url, client, polite_get
+from tweetbots.sources.paging import Pages
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ original's limit) or the end of the account's posts. For the nightly increment,
 `newer_than` (a status id already stored) is sent as `since_id`, so only newer posts come
 back; our own paging keeps it on every request because the `Link: rel="next"` URL
 Mastodon builds drops it. Ids are decimal strings: `(len, str)` orders them numerically.
-Paging is bounded (`tweetbots.sources._paging`): a `max_id` that is not older than the
+Paging is bounded (`tweetbots.sources.paging`): a `max_id` that is not older than the
 last one ends it with an error, as do too many pages or too long.
 
 Mapping to the raw schema: `id` the status id; `user` `user@instance` in lower case (the
@@ -48,8 +48,8 @@ from tweetbots.sources import (
     text_field,
     utc_times,
 )
-from tweetbots.sources._http import base_url, client, polite_get
-from tweetbots.sources._paging import Pages
+from tweetbots.sources.client import base_url, client, polite_get
+from tweetbots.sources.paging import Pages
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ CODE = (
     "tweetbots.sources.mastodon",
     "tweetbots.sources.bluesky",
     "tweetbots.sources.twitter_snscrape",
-    "tweetbots.sources._http",
-    "tweetbots.sources._hosts",
-    "tweetbots.sources._paging",
+    "tweetbots.sources.client",
+    "tweetbots.sources.hosts",
+    "tweetbots.sources.paging",
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes.social import Reply, bluesky_post, bluesky_profile, repost_item, tid
 from tweetbots import __version__
-from tweetbots.sources import RAW_COLUMNS, SourceError, _http, read_source
+from tweetbots.sources import RAW_COLUMNS, SourceError, client, read_source
 from tweetbots.sources import bluesky as bluesky_source
 from tweetbots.sources.bluesky import read_bluesky, tid_from_time
 
@@ -244,7 +244,7 @@ def test_unreachable_appview_fails_after_bounded_retries(fast_retries, monkeypat
     with pytest.raises(SourceError) as error:
         read_bluesky(HANDLE)
     assert time.monotonic() - started < 2
-    _one_line_naming(error, HANDLE, f"failed {_http.POLICY.attempts} attempts")
+    _one_line_naming(error, HANDLE, f"failed {client.POLICY.attempts} attempts")
 
 
 def test_read_source_dispatches_with_the_env_base_url(bluesky):

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from tests.fakes.social import FakeServer, Reply, mastodon_account
-from tweetbots.sources import SourceError, _http, _paging, read_source
-from tweetbots.sources._hosts import ALLOWED_HOSTS_ENV
+from tweetbots.sources import SourceError, client, paging, read_source
+from tweetbots.sources.hosts import ALLOWED_HOSTS_ENV
 
 HOST = "example.social"
 MASTODON = f"mastodon:@ada@{HOST}"
@@ -104,7 +104,7 @@ def test_dns_rebinding_cannot_reach_the_address_it_rebinds_to(mastodon, server, 
     connect only to the address we checked, so the server on 127.0.0.1 is never reached."""
     mastodon.add_account("ada", HOST, count=3)
     monkeypatch.delenv(ALLOWED_HOSTS_ENV)
-    monkeypatch.setattr(_http, "POLICY", _http.RetryPolicy(attempts=2, backoff_s=0.01))
+    monkeypatch.setattr(client, "POLICY", client.RetryPolicy(attempts=2, backoff_s=0.01))
     public = "93.184.215.14"
     asked = _fake_dns(monkeypatch, {"rebind.example": [[public], ["127.0.0.1"]]})
     real_connect, connected = socket.create_connection, []
@@ -194,8 +194,8 @@ def test_a_redirect_loop_ends_in_one_line(mastodon, server):
     server.override(LOOKUP, lambda request, match: Reply(302, None, {"Location": LOOKUP}))
     with pytest.raises(SourceError) as error:
         read_source(MASTODON)
-    _one_line(error, MASTODON, f"more than {_http.MAX_REDIRECTS} times")
-    assert len(server.seen(LOOKUP)) == _http.MAX_REDIRECTS + 1
+    _one_line(error, MASTODON, f"more than {client.MAX_REDIRECTS} times")
+    assert len(server.seen(LOOKUP)) == client.MAX_REDIRECTS + 1
 
 
 # -- a total deadline per request --------------------------------------------------------
@@ -205,9 +205,9 @@ def test_a_redirect_loop_ends_in_one_line(mastodon, server):
 def test_a_trickling_server_fails_within_the_deadline(mastodon, server, monkeypatch, headers_too):
     """One byte every 50 ms never trips the 1 s read timeout; the 0.4 s deadline ends it."""
     monkeypatch.setattr(
-        _http,
+        client,
         "POLICY",
-        _http.RetryPolicy(attempts=2, backoff_s=0.01, timeout_s=1.0, deadline_s=0.4),
+        client.RetryPolicy(attempts=2, backoff_s=0.01, timeout_s=1.0, deadline_s=0.4),
     )
     account = mastodon_account("1000", "ada", HOST, note="x" * 600)  # 30 s at this pace
     trickle = Reply(200, account, trickle_s=0.05, trickle_headers=headers_too)
@@ -225,7 +225,7 @@ def test_a_trickling_server_fails_within_the_deadline(mastodon, server, monkeypa
 
 @pytest.fixture
 def short_paging(monkeypatch):
-    monkeypatch.setattr(_paging, "LIMITS", _paging.PagingLimits(max_pages=10, max_seconds=30))
+    monkeypatch.setattr(paging, "LIMITS", paging.PagingLimits(max_pages=10, max_seconds=30))
 
 
 FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
@@ -272,7 +272,7 @@ def test_mastodon_paging_that_never_ends_is_stopped(
 
 
 def test_paging_ends_when_the_scrape_takes_too_long(bluesky, server, monkeypatch):
-    monkeypatch.setattr(_paging, "LIMITS", _paging.PagingLimits(max_pages=10**6, max_seconds=0.5))
+    monkeypatch.setattr(paging, "LIMITS", paging.PagingLimits(max_pages=10**6, max_seconds=0.5))
     bluesky.page_forever(
         bluesky.add_profile("alice.bsky.social", "did:plc:abc"),
         lambda cursor: time.sleep(0.05) or str(int(cursor or 0) + 1),  # slow, endless

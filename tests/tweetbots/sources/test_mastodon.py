@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.social import Reply, mastodon_status
 from tweetbots import __version__
-from tweetbots.sources import RAW_COLUMNS, SourceError, _http, read_source
+from tweetbots.sources import RAW_COLUMNS, SourceError, client, read_source
 from tweetbots.sources import mastodon as mastodon_source
 from tweetbots.sources.mastodon import html_to_text, read_mastodon
 
@@ -245,7 +245,7 @@ def test_gives_up_after_bounded_5xx(mastodon, server):
     server.queue("/api/v1/accounts/lookup", *[Reply(502)] * 10)
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
-    assert len(server.seen("/api/v1/accounts/lookup")) == _http.POLICY.attempts
+    assert len(server.seen("/api/v1/accounts/lookup")) == client.POLICY.attempts
     _one_line_naming(error, "mastodon:@ada@example.social", "HTTP 502", "try again later")
 
 
@@ -319,10 +319,10 @@ def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypa
 def test_unreachable_instance_fails_after_bounded_retries(fast_retries, monkeypatch):
     monkeypatch.setenv("TWEETBOTS_MASTODON_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
     waits: list[float] = []
-    monkeypatch.setattr(_http, "sleep", waits.append)
+    monkeypatch.setattr(client, "sleep", waits.append)
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
-    assert len(waits) == _http.POLICY.attempts - 1
+    assert len(waits) == client.POLICY.attempts - 1
     assert waits == sorted(waits)  # exponential backoff
     _one_line_naming(error, "@ada@example.social", "failed 4 attempts", "network")
 
@@ -354,7 +354,7 @@ def test_read_source_dispatches_with_the_env_base_url(mastodon, server):
 )
 def test_rate_limit_headers(headers, wait):
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    assert _http._rate_limit_wait(httpx.Headers(headers), now) == wait
+    assert client.rate_limit_wait(httpx.Headers(headers), now) == wait
 
 
 def _closed_port() -> int:

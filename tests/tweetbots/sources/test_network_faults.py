@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.fakes.social import Reply
-from tweetbots.sources import SourceError, _http, read_source
+from tweetbots.sources import SourceError, client, read_source
 
 HOST = "example.social"
 SLOW_S = 0.6
@@ -16,7 +16,7 @@ SLOW_S = 0.6
 @pytest.fixture
 def short_timeouts(fast_retries, monkeypatch):
     monkeypatch.setattr(
-        _http, "POLICY", _http.RetryPolicy(attempts=3, backoff_s=0.01, timeout_s=0.2)
+        client, "POLICY", client.RetryPolicy(attempts=3, backoff_s=0.01, timeout_s=0.2)
     )
 
 
@@ -65,4 +65,4 @@ def test_bluesky_gives_up_after_bounded_5xx(bluesky, server):
     message = str(error.value)
     assert "\n" not in message and "bluesky:alice.bsky.social" in message
     assert "HTTP 502" in message and "try again later" in message
-    assert len(server.seen(path)) == _http.POLICY.attempts
+    assert len(server.seen(path)) == client.POLICY.attempts

@@ -15,7 +15,7 @@ addresses, each optionally with `:port` (then only that port), e.g.
 by, never by what it resolves to: allowing `127.0.0.1` does not allow a stranger's
 domain that resolves to 127.0.0.1.
 
-`tweetbots.sources._http` checks at connection time and connects to the very addresses
+`tweetbots.sources.client` checks at connection time and connects to the very addresses
 it checked, so a name that resolves to a public address for the check and to a private
 one a moment later (DNS rebinding) cannot slip through.
 """
@@ -51,7 +51,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class HostNotAllowed(SourceError):
     """A non-public address the user did not allow, or an unreadable allow-list.
 
-    Raised while connecting, where the source is unknown: `_http.polite_get` adds it.
+    Raised while connecting, where the source is unknown: `client.polite_get` adds it.
     """
 
 

@@ -5,7 +5,7 @@ A network source pages through an account's posts by a cursor the server hands b
 that does not move towards older posts, would be asked for the same page for ever, and
 one that sends endless pages would never let a nightly run end. So every scrape has at
 most `LIMITS.max_pages` pages and `LIMITS.max_seconds` of paging (checked between
-pages: a page's own request is bounded by `_http.RetryPolicy`), and a cursor must never
+pages: a page's own request is bounded by `client.RetryPolicy`), and a cursor must never
 come back (nor, where the platform orders them, fail to move on). Each breach ends the
 scrape with a one-line `SourceError` naming the source: posts are fetched newest first,
 so keeping what came would leave a gap that a later incremental run never fills.

@@ -17,7 +17,7 @@ not only a timeout per read, so a server trickling one byte every few seconds fa
 like a timeout (and is retried like one). Redirects are followed only within the same
 origin (scheme, host and port), at most `MAX_REDIRECTS` times; a redirect elsewhere is
 a one-line `SourceError` naming both hosts. Every connection goes through
-`tweetbots.sources._hosts`: the host is resolved once, refused if any of its addresses
+`tweetbots.sources.hosts`: the host is resolved once, refused if any of its addresses
 is not public (unless listed in `TWEETBOTS_ALLOWED_HOSTS`), and the socket connects to
 those checked addresses, never to a second lookup. For that our transport connects
 directly: `HTTP(S)_PROXY` is not used by the network sources.
@@ -40,7 +40,7 @@ import httpx
 
 from tweetbots import __version__
 from tweetbots.sources import SourceError
-from tweetbots.sources._hosts import HostNotAllowed, is_allowed, public_addresses
+from tweetbots.sources.hosts import HostNotAllowed, is_allowed, public_addresses
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def _rate_limit_delay(
     response: httpx.Response, backoff: float, policy: RetryPolicy, label: str
 ) -> float:
     """How long a 429 asks us to wait (our backoff if it does not say)."""
-    wait = _rate_limit_wait(response.headers)
+    wait = rate_limit_wait(response.headers)
     if wait is None:
         return backoff
     if wait > policy.max_wait_s:
@@ -255,7 +255,7 @@ def _backoff(attempt: int, policy: RetryPolicy) -> float:
     return policy.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 2)
 
 
-def _rate_limit_wait(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+def rate_limit_wait(headers: httpx.Headers, now: datetime | None = None) -> float | None:
     """Seconds a 429 asks us to wait (the longest any header names); None without a hint."""
     now = now or datetime.now(UTC)
     waits = [_header_wait(headers[name], now) for name in _WAIT_HEADERS if name in headers]
