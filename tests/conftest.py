@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The fake Mastodon and Bluesky servers (the sources' tests and the CLI's), the fake Hub.
-pytest_plugins = ["tests.fakes.network", "tests.fakes.hub"]
-
+# Shared fixtures (tests/fakes/): the fake Mastodon and Bluesky servers, the fake Hub, and
+# the tiny models.
+pytest_plugins = ["tests.fakes.network", "tests.fakes.hub", "tests.fakes.models"]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 
 

@@ -1,30 +1,17 @@
 """`tweetbots demo` as a user runs it: a real process, a real Prefect server, W&B offline."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.cards import headings, table
 from tests.fakes.wandb_runs import CHAIN, logged_outputs, recorded_inputs, wait_for_runs
 
 SEED = Path(__file__).parents[1] / "data" / "seed_cyborg_card.md"
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _headings(text: str) -> list[str]:
-    return re.findall(r"^## .+$", text, re.MULTILINE)
-
-
-def _table(text: str) -> list[list[str]]:
-    return [
-        [c.strip() for c in line.strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("| ")
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +34,8 @@ def test_demo_publishes_a_cyborg_card_shaped_like_the_originals(demo_run):
     assert len(cards) == 1
     card = cards[0].read_bytes().decode("utf-8")  # strict: the card is valid UTF-8
     seed = SEED.read_text(encoding="utf-8")
-    assert _headings(card) == _headings(seed)
-    ours, theirs = _table(card), _table(seed)
+    assert headings(card) == headings(seed)
+    ours, theirs = table(card), table(seed)
     assert [row[0] for row in ours] == [row[0] for row in theirs]
     assert [len(row) for row in ours] == [len(row) for row in theirs]
     assert "🤖 AI CYBORG 🤖" in card and "ðŸ" not in card

@@ -26,6 +26,7 @@ import hashlib
 import json
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
@@ -332,7 +333,15 @@ TOKEN = "hf_fake_write_token_0123456789"
 
 @pytest.fixture
 def hub(monkeypatch):
-    """The fake Hub, with huggingface_hub pointed at it and allowed online.
+    """The fake Hub taking `TOKEN`, with huggingface_hub pointed at it and allowed online."""
+    with hub_online(monkeypatch, TOKEN) as fake:
+        yield fake
+        assert fake.unexpected == [], "the client called endpoints the fake does not serve"
+
+
+@contextmanager
+def hub_online(monkeypatch, token: str):
+    """A fake Hub taking `token`, with huggingface_hub pointed at it and allowed online.
 
     huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE into `huggingface_hub.constants`
     once, at import, and this session imported it long ago (conftest sets HF_HUB_OFFLINE=1
@@ -343,7 +352,7 @@ def hub(monkeypatch):
     """
     from huggingface_hub import constants
 
-    with FakeHub(TOKEN) as fake:
+    with FakeHub(token) as fake:
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         monkeypatch.setenv("HF_ENDPOINT", fake.url)
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
@@ -355,4 +364,3 @@ def hub(monkeypatch):
             fake.url + "/{repo_id}/resolve/{revision}/{filename}",
         )
         yield fake
-        assert fake.unexpected == [], "the client called endpoints the fake does not serve"

@@ -1,8 +1,15 @@
-"""Fixtures for the network sources: local fake servers and short retry waits.
+"""Fixtures for the network sources: local fake servers and short retry waits, a server
+that keeps failing, and a DNS that answers what a test says.
 
 A pytest plugin (registered in tests/conftest.py) rather than a conftest of one folder:
-the source readers' tests and the CLI's tests both run against these servers.
+the source readers' tests, the tasks' and the CLI's all run against these servers.
 """
+
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -46,3 +53,54 @@ def mastodon(server, monkeypatch):
 def bluesky(server, monkeypatch):
     monkeypatch.setenv("TWEETBOTS_BLUESKY_BASE_URL", server.url)
     return FakeBluesky(server)
+
+
+class FailingServer:
+    """127.0.0.1, answering every GET with `status` (after `delay` seconds), counting paths."""
+
+    def __init__(self, status: int, delay: float = 0.0):
+        self.paths: Counter[str] = Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                server.paths[self.path.split("?")[0]] += 1
+                time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def failing_server():
+    """A server answering every request with a 503."""
+    server = FailingServer(503)
+    yield server
+    server.stop()
+
+
+def fake_dns(monkeypatch, answers: dict[str, list[list[str]]]) -> list[str]:
+    """socket.getaddrinfo answering the given names in turn (the last answer repeats);
+    returns the list of names asked, as they are asked."""
+    real, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        turn = answers[host][min(len(asked), len(answers[host])) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in turn]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked

@@ -377,6 +377,28 @@ class FakeBluesky:
         return Reply(200, body)
 
 
+def link_facet(text: str, shown: str, uri: str) -> dict:
+    """A Bluesky link facet over the first `shown` in `text` (byte offsets), linking `uri`."""
+    start = text.encode().index(shown.encode())
+    return {
+        "index": {"byteStart": start, "byteEnd": start + len(shown.encode())},
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+    }
+
+
+def mastodon_link(url: str, shown: str | None = None, rest: str = "") -> str:
+    """A link as Mastodon renders it: the scheme hidden, then what it shows (the whole
+    address unless `shown` is given) and the overflow `rest` hidden."""
+    scheme, address = url.split("://", 1)
+    shown_class = "ellipsis" if rest else ""
+    return (
+        f'<a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
+        f'<span class="invisible">{scheme}://</span>'
+        f'<span class="{shown_class}">{address if shown is None else shown}</span>'
+        f'<span class="invisible">{rest}</span></a>'
+    )
+
+
 def _sort_at(item: dict) -> str:
     reason = item.get("reason") or {}
     return reason.get("indexedAt") or item["post"]["record"]["createdAt"]

@@ -1,9 +1,13 @@
+"""The model card (tweetbots/card.py): the seeds' sections and table, Hub metadata, and
+user text that cannot inject YAML, HTML or Markdown."""
+
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.fakes.cards import headings, table
 from tweetbots.card import CardData, CardUser, model_name, read_card_perplexity, render_card
 
 SEEDS = Path(__file__).parents[1] / "data"
@@ -39,20 +43,11 @@ def _card(n: int) -> str:
     )
 
 
-def _headings(text: str) -> list[str]:
-    return re.findall(r"^## .+$", text, re.MULTILINE)
-
-
-def _table(text: str) -> list[list[str]]:
-    rows = [line for line in text.splitlines() if line.startswith("| ")]
-    return [[c.strip() for c in re.split(r"(?<!\\)\|", r)[1:-1]] for r in rows]
-
-
 def test_cyborg_card_has_the_seeds_sections_and_table_shape():
     seed = (SEEDS / "seed_cyborg_card.md").read_text(encoding="utf-8")
     ours = _card(3)
-    assert _headings(ours) == _headings(seed)
-    seed_table, our_table = _table(seed), _table(ours)
+    assert headings(ours) == headings(seed)
+    seed_table, our_table = table(seed), table(ours)
     assert [r[0] for r in our_table] == [r[0] for r in seed_table]
     assert [len(r) for r in our_table] == [len(r) for r in seed_table] == [4] * 6
     assert our_table[2] == ["Tweets downloaded", "100", "101", "102"]
@@ -61,8 +56,8 @@ def test_cyborg_card_has_the_seeds_sections_and_table_shape():
 def test_single_user_card_uses_quantity_column():
     seed = (SEEDS / "seed_single_card.md").read_text(encoding="utf-8")
     ours = _card(1)
-    assert _headings(ours) == _headings(seed)
-    assert _table(ours)[0] == _table(seed)[0] == ["Data", "Quantity"]
+    assert headings(ours) == headings(seed)
+    assert table(ours)[0] == table(seed)[0] == ["Data", "Quantity"]
 
 
 def test_card_is_utf8_and_has_hub_metadata():
@@ -126,7 +121,7 @@ def test_a_card_whose_metadata_cannot_be_read_declares_no_perplexity(front_matte
 def test_user_text_cannot_inject_html_or_break_the_table():
     text = _card(3)
     assert "<b>" not in text and "&lt;b&gt;Gears&lt;/b&gt;" in text
-    assert all(len(row) == 4 for row in _table(text))
+    assert all(len(row) == 4 for row in table(text))
 
 
 def test_tiny_base_is_not_declared_as_a_hub_model_nor_called_pre_trained():
@@ -207,7 +202,7 @@ def test_display_names_cannot_inject_yaml_html_or_markdown():
     # One `---` line closes the front matter; none comes from the name (a line of its own
     # after a blank line would end the HTML block and start Markdown).
     assert text.splitlines().count("---") == 2
-    assert all(len(row) == 3 for row in _table(text))  # Data + two users
+    assert all(len(row) == 3 for row in table(text))  # Data + two users
 
 
 MARKDOWN_NAME = "![x](https://evil.example/t.png) [win](https://evil.example) **big** `c`"
@@ -231,14 +226,14 @@ def test_display_names_cannot_inject_markdown_links_or_images():
     # Rendered, the names read as typed: in the table header and the training sentence.
     assert f"<th>{MARKDOWN_NAME}</th>" in rendered and "<th>Bob_ebooks</th>" in rendered
     assert f"trained on posts from Bob_ebooks &amp; {MARKDOWN_NAME}." in rendered
-    assert all(len(row) == 3 for row in _table(text))
+    assert all(len(row) == 3 for row in table(text))
 
 
 def test_an_ampersand_before_a_space_stays_raw_like_the_seeds():
     text = _render(_user("Tom & Jerry", user="a"), _user("AT&T", user="b"))
     assert "Tom & Jerry & AT&amp;T</div>" in text  # the header block: HTML
     assert "trained on posts from Tom & Jerry & AT&amp;T." in text  # Markdown
-    assert _table(text)[0] == ["Data", "Tom & Jerry", "AT&amp;T"]
+    assert table(text)[0] == ["Data", "Tom & Jerry", "AT&amp;T"]
 
 
 def test_single_user_header_is_the_seeds_layout():
@@ -269,7 +264,7 @@ def test_users_are_in_the_model_names_order():
     text = _render(*users)
     names = "Lady Gaga & Lenny Kravitz & Snoop Dogg"
     assert f">{names}</div>" in text and f"trained on posts from {names}." in text
-    assert _table(text)[0] == ["Data", "Lady Gaga", "Lenny Kravitz", "Snoop Dogg"]
+    assert table(text)[0] == ["Data", "Lady Gaga", "Lenny Kravitz", "Snoop Dogg"]
     avatars = re.findall(r"url\('https://e.org/(\w+).png'\)", text)
     assert avatars == ["gaga", "lenny", "snoop"]
     assert model_name([u.user for u in users]) == "ladygaga-lennykravitz-snoopdogg"
@@ -359,18 +354,7 @@ def test_a_cyborg_of_ten_shows_every_avatar_and_column():
     )
     avatars = re.findall(r"background-image: url\('https://e\.org/(\d+)\.png'\)", text)
     assert avatars == [str(i) for i in range(10)]
-    table = _table(text)
-    assert table[0] == ["Data", *(f"User {i}" for i in range(10))]
-    assert table[2] == ["Tweets downloaded", *(str(100 + i) for i in range(10))]
+    rows = table(text)
+    assert rows[0] == ["Data", *(f"User {i}" for i in range(10))]
+    assert rows[2] == ["Tweets downloaded", *(str(100 + i) for i in range(10))]
     assert " & ".join(f"User {i}" for i in range(10)) in text
-
-
-def test_a_bot_takes_up_to_ten_sources():
-    from pydantic import ValidationError
-
-    from tweetbots.config import BotSpec
-
-    sources = [f"file:user{i}.csv" for i in range(11)]
-    assert len(BotSpec(name="ten", sources=sources[:10]).sources) == 10
-    with pytest.raises(ValidationError, match="at most 10"):
-        BotSpec(name="eleven", sources=sources)

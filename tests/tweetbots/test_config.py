@@ -1,8 +1,10 @@
+"""A bot's settings (tweetbots/config.py): names, sources and targets refused in one line
+when the bot is made."""
+
 import pytest
 from pydantic import ValidationError
 
 from tweetbots.config import BotSpec
-from tweetbots.stages.fine_tune import ORIGINAL_LEARNING_RATE, TrainSettings
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "has space", "x" * 200, "", "-x"])
@@ -21,14 +23,8 @@ def test_malformed_target_is_refused():
         BotSpec(name="bot", sources=["file:x.csv"], publish={"target": "s3://x"})
 
 
-def test_learning_rate_defaults_to_the_originals_except_for_tiny():
-    assert TrainSettings().learning_rate_for("gpt2") == ORIGINAL_LEARNING_RATE
-    assert TrainSettings().learning_rate_for("tiny") > ORIGINAL_LEARNING_RATE
-    assert TrainSettings(learning_rate=1e-3).learning_rate_for("tiny") == 1e-3
-
-
-def test_settings_are_validated_early():
-    with pytest.raises(ValidationError):
-        TrainSettings(epochs=0)
-    with pytest.raises(ValidationError):
-        TrainSettings(unknown_knob=1)
+def test_a_bot_takes_up_to_ten_sources():
+    sources = [f"file:user{i}.csv" for i in range(11)]
+    assert len(BotSpec(name="ten", sources=sources[:10]).sources) == 10
+    with pytest.raises(ValidationError, match="at most 10"):
+        BotSpec(name="eleven", sources=sources)

@@ -12,12 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.fakes.stages import scrape_source
+from tests.fakes.stages import finished_output, scrape_source
 from tests.fakes.wandb_runs import wait_for_runs
 from tweetbots import lineage
-from tweetbots.stages import publish
-from tweetbots.stages.publish import PublishSettings
-from tweetbots.store import OutputKey, StageOutput, building, write_manifest
+from tweetbots.store import OutputKey
 
 TEST_KEY = "tweetbots-test-key-" + "7" * 21  # W&B keys are 40 characters
 
@@ -30,28 +28,18 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
     return tmp_path / "wandb-home" / "wandb"
 
 
-def _output(
-    stage: str, directory: Path, files: dict[str, bytes], key: dict | None = None, **summary
-) -> StageOutput:
-    with building(directory) as tmp:
-        for name, content in files.items():
-            (tmp / name).write_bytes(content)
-        write_manifest(
-            tmp, stage=stage, bot="bot", fingerprint=directory.name, key=key, summary=summary
-        )
-    return StageOutput(
-        stage=stage, bot="bot", path=directory, fingerprint=directory.name, summary=summary
-    )
-
-
 def _md5(content: bytes) -> str:
     """W&B's file digest, computed here independently: base64 of the MD5."""
     return base64.b64encode(hashlib.md5(content).digest()).decode()
 
 
 def test_an_input_recorded_offline_is_the_digest_its_producer_logged(data_root, runs_dir):
-    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
-    tokens = _output("tokenize", data_root / "tokenize" / "bot" / "t1", {"train.npy": b"123"})
+    clean = finished_output(
+        "clean", data_root / "clean" / "bot" / "c1", files={"posts.parquet": b"kept"}
+    )
+    tokens = finished_output(
+        "tokenize", data_root / "tokenize" / "bot" / "t1", files={"train.npy": b"123"}
+    )
     with lineage.stage_run("clean", "flow-1", inputs=[]) as run:
         run.log_outputs([lineage.artifact_ref(clean)])
     with lineage.stage_run("tokenize", "flow-1", inputs=[lineage.artifact_ref(clean)]) as run:
@@ -79,19 +67,19 @@ def test_a_runs_config_holds_what_decided_its_output(data_root, runs_dir):
     read back from the run's offline log."""
     revision = "e7da7f221d5bf496a48136c0cd264e630fe9fcc8"
     base_dir = data_root / "base-model" / "bot" / "b1"
-    base = _output(
+    base = finished_output(
         "base-model",
         base_dir,
-        {"config.json": b"{}"},
+        files={"config.json": b"{}"},
         key={"settings": {"model": "gpt2"}, "inputs": {"revision": revision}},
         model="gpt2",
         model_dir=str(base_dir),
         revision=revision,
     )
-    tokens = _output(
+    tokens = finished_output(
         "tokenize",
         data_root / "tokenize" / "bot" / "t1",
-        {"train.npy": b"1"},
+        files={"train.npy": b"1"},
         block_size=1024,
         train={"posts": 90, "blocks": 3, "tokens": 3072},
         settings={"block_size": 2048},
@@ -125,9 +113,11 @@ def test_a_runs_config_holds_what_decided_its_output(data_root, runs_dir):
 
 def test_the_digest_follows_the_content_not_its_place_or_manifest(data_root):
     files = {"train.npy": b"blocks", "val.npy": b"held out"}
-    here = _output("tokenize", data_root / "a" / "t1", files, blocks=3)
-    there = _output("tokenize", data_root / "b" / "t1", files, blocks=4)
-    changed = _output("tokenize", data_root / "c" / "t1", {**files, "val.npy": b"held 0ut"})
+    here = finished_output("tokenize", data_root / "a" / "t1", files=files, blocks=3)
+    there = finished_output("tokenize", data_root / "b" / "t1", files=files, blocks=4)
+    changed = finished_output(
+        "tokenize", data_root / "c" / "t1", files={**files, "val.npy": b"held 0ut"}
+    )
     digest = lineage.content_digest
     assert digest(lineage.artifact_ref(here)) == digest(lineage.artifact_ref(there))
     assert digest(lineage.artifact_ref(changed)) != digest(lineage.artifact_ref(here))
@@ -155,7 +145,9 @@ def test_a_failing_stage_leaves_a_failed_run_without_outputs(data_root, runs_dir
 
 def test_disabled_wandb_opens_no_run_and_writes_nothing(data_root, runs_dir, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    clean = finished_output(
+        "clean", data_root / "clean" / "bot" / "c1", files={"posts.parquet": b"kept"}
+    )
     with lineage.stage_run("clean", "flow-1", [lineage.artifact_ref(clean)]) as run:
         run.log({"loss": 1.0}, step=1)
         run.log_table("samples", ["prompt", "text"], [["My dream is", "bread"]])
@@ -166,7 +158,9 @@ def test_disabled_wandb_opens_no_run_and_writes_nothing(data_root, runs_dir, mon
 
 def test_the_api_key_reaches_no_file_of_the_run(data_root, runs_dir, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", TEST_KEY)  # WANDB_MODE stays offline
-    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    clean = finished_output(
+        "clean", data_root / "clean" / "bot" / "c1", files={"posts.parquet": b"kept"}
+    )
     with lineage.stage_run("clean", "flow-1", [], config={"bot": "bot"}, api_key=TEST_KEY) as run:
         run.log_outputs([lineage.artifact_ref(clean)])
     wait_for_runs(runs_dir, 1)
@@ -178,7 +172,9 @@ def test_the_api_key_reaches_no_file_of_the_run(data_root, runs_dir, monkeypatch
 def test_lineage_sync_lists_the_recorded_links_and_needs_a_key(
     data_root, runs_dir, monkeypatch, tmp_path
 ):
-    clean = _output("clean", data_root / "clean" / "bot" / "c1", {"posts.parquet": b"kept"})
+    clean = finished_output(
+        "clean", data_root / "clean" / "bot" / "c1", files={"posts.parquet": b"kept"}
+    )
     with lineage.stage_run("clean", "flow-1", inputs=[]) as run:
         run.log_outputs([lineage.artifact_ref(clean)])
     with lineage.stage_run("tokenize", "flow-1", inputs=[lineage.artifact_ref(clean)]):
@@ -199,36 +195,6 @@ def test_lineage_sync_lists_the_recorded_links_and_needs_a_key(
     refused = runner.invoke(app, ["lineage", "sync", "--wandb-dir", str(runs_dir)])
     assert refused.exit_code == 1
     assert refused.output.splitlines()[-1].startswith("error: no W&B API key: set WANDB_API_KEY")
-
-
-def test_the_card_links_the_wandb_runs_it_is_given(data_root):
-    root = data_root
-    model = _output("fine-tune", root / "fine-tune" / "bot" / "m1", {"model.safetensors": b"w"})
-    report = _output(
-        "evaluate",
-        root / "evaluate" / "bot" / "e1",
-        {"predictions.png": b"png"},
-        perplexity=3.0,
-        base_perplexity=9.0,
-    )
-    clean = _output(
-        "clean",
-        root / "clean" / "bot" / "c1",
-        {"posts.parquet": b"kept"},
-        profiles=[],
-        stats={"alice": {"downloaded": 9, "retweets": 1, "short": 2, "kept": 6}},
-    )
-    base = _output(
-        "base-model", root / "base-model" / "bot" / "b1", {}, model="tiny", model_dir="x"
-    )
-    links = {
-        "wandb_train_url": "https://wandb.ai/me/tweetbots/runs/train1",
-        "wandb_data_url": "https://wandb.ai/me/tweetbots/runs/clean1",
-    }
-    published = publish.run(model, report, clean, base, PublishSettings(), wandb_links=links)
-    card = Path(published.summary["card"]).read_text(encoding="utf-8")
-    assert "[W&B training run](https://wandb.ai/me/tweetbots/runs/train1)" in card
-    assert "[Explore the data](https://wandb.ai/me/tweetbots/runs/clean1)" in card
 
 
 class _PublicApi:
@@ -294,8 +260,6 @@ for forced in ("offline", "disabled"):
     os.environ["WANDB_MODE"] = forced
     print(wandb_mode())
 """
-
-
 LOGIN_KEY = "c0ffee42" * 5  # the shape wandb accepts: 40 characters of [A-Za-z0-9_]
 
 

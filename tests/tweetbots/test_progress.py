@@ -2,23 +2,18 @@
 terminal, absent from logs and captured output; the results are the same either way."""
 
 import io
-import random
 import sys
 
 import pandas as pd
 import pytest
 
+from tests.fakes.models import texts
 from tweetbots import encode, rawstore
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.evaluate import sample_predictions, validation_loss
 from tweetbots.stages.evaluate import EvalSettings
 
 WORDS = "comet nebula lens orbit dusk telescope moon star galaxy night".split()
-
-
-def _texts(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 15))) for _ in range(n)]
 
 
 class Screen(io.StringIO):
@@ -50,11 +45,12 @@ def assert_bar(stderr: Screen, desc: str, unit: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def star_model(tmp_path_factory):
+    """(a tiny base built from this module's words, its tokenizer)."""
     from transformers import AutoTokenizer
 
     directory = tmp_path_factory.mktemp("tiny")
-    build_tiny_model(_texts(300), directory)
+    build_tiny_model(texts(300, words=WORDS), directory)
     return directory, AutoTokenizer.from_pretrained(directory)
 
 
@@ -64,7 +60,7 @@ def test_scrape_shows_the_posts_it_stores(stderr, tmp_path):
             "id": [str(i) for i in range(30)],
             "user": ["ada"] * 20 + ["bob"] * 10,
             "created_at": pd.Timestamp("2024-01-01", tz="UTC"),
-            "text": _texts(30),
+            "text": texts(30, words=WORDS),
             "is_retweet": False,
             "is_reply": False,
             "platform": "file",
@@ -77,20 +73,20 @@ def test_scrape_shows_the_posts_it_stores(stderr, tmp_path):
     assert_bar(stderr, "scrape: store", "post")
 
 
-def test_tokenize_shows_the_posts_it_encodes_in_batches(stderr, tiny, monkeypatch):
-    _, tokenizer = tiny
-    texts = _texts(250, seed=1)
-    whole = tokenizer(texts, add_special_tokens=False)["input_ids"]
+def test_tokenize_shows_the_posts_it_encodes_in_batches(stderr, star_model, monkeypatch):
+    _, tokenizer = star_model
+    posts = texts(250, seed=1, words=WORDS)
+    whole = tokenizer(posts, add_special_tokens=False)["input_ids"]
     monkeypatch.setattr(encode, "ENCODE_BATCH", 64)  # four batches, the last one short
     stderr.install()
-    assert encode.encode_texts(texts, tokenizer) == whole  # batching changes no token
+    assert encode.encode_texts(posts, tokenizer) == whole  # batching changes no token
     assert_bar(stderr, "tokenize", "post")
     assert encode.encode_texts([], tokenizer) == []
 
 
-def test_evaluate_shows_the_validation_batches_and_the_prompts(stderr, tiny):
-    directory, tokenizer = tiny
-    ids = encode.encode_texts(_texts(80, seed=2), tokenizer)
+def test_evaluate_shows_the_validation_batches_and_the_prompts(stderr, star_model):
+    directory, tokenizer = star_model
+    ids = encode.encode_texts(texts(80, seed=2, words=WORDS), tokenizer)
     blocks = encode.pack_blocks(ids, tokenizer.eos_token_id, 32)
     stderr.install()
     assert validation_loss(directory, blocks, batch_size=4) > 0

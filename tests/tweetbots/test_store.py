@@ -1,6 +1,30 @@
+"""The data root's outputs (tweetbots/store.py): named by their keys, built in a temp dir
+and renamed whole, locked per bot; with real processes killed mid-write (SIGKILL, no
+cleanup code runs) and two runs of one bot at once."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from tweetbots.store import OutputKey, building, fingerprint, is_complete, write_manifest
+from tests.fakes.processes import kill, start, wait_for
+from tests.fakes.sources import posts_csv
+from tests.fakes.stages import scrape_source
+from tweetbots.stages import base_model, clean, fine_tune, tokenize
+from tweetbots.stages.fine_tune import TrainSettings
+from tweetbots.stages.tokenize import TokenizeSettings
+from tweetbots.store import (
+    LOCKS,
+    BusyError,
+    OutputKey,
+    building,
+    fingerprint,
+    is_complete,
+    write_manifest,
+)
 
 
 def test_fingerprint_is_stable_and_order_sensitive():
@@ -59,8 +83,6 @@ def test_incomplete_leftover_is_replaced(data_root):
 
 
 def _dead_pid() -> int:
-    import subprocess
-    import sys
 
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
@@ -68,7 +90,6 @@ def _dead_pid() -> int:
 
 
 def test_only_temp_dirs_of_dead_builders_on_this_host_are_removed(data_root):
-    import os
     import socket
 
     final = data_root / "x" / "bot" / "fp"
@@ -87,9 +108,7 @@ def test_only_temp_dirs_of_dead_builders_on_this_host_are_removed(data_root):
 
 
 def test_exclusive_waits_for_the_holder_then_gives_up_in_one_line(data_root):
-    import os
     import threading
-    import time
 
     from tweetbots.store import BusyError, exclusive
 
@@ -142,10 +161,7 @@ with exclusive("thing", "the thing", root=root):  # released: free again
 
 
 def test_the_library_imports_and_locks_where_there_is_no_fcntl(tmp_path):
-    import os
     import subprocess
-    import sys
-    from pathlib import Path
 
     repo = Path(__file__).parents[2]
     done = subprocess.run(
@@ -201,8 +217,6 @@ except DataRootError as error:
 @pytest.mark.parametrize("mount", ["size=1m", "ro"])
 def test_a_full_or_read_only_data_root_is_one_line_naming_it(tmp_path, mount):
     import shutil
-    import subprocess
-    import sys
 
     root = tmp_path / "root"
     root.mkdir()
@@ -224,3 +238,73 @@ def test_a_full_or_read_only_data_root_is_one_line_naming_it(tmp_path, mount):
     reason = "No space left on device" if mount == "size=1m" else "Read-only file system"
     assert reason in line and "TWEETBOTS_HOME" in line
     assert list(root.iterdir()) == []  # its own mount is gone: nothing left here either
+
+
+# -- faults with real processes: a stage killed mid-write, two runs of one bot ----------
+
+
+BUILD_BASE = """
+import sys
+from tweetbots.stages import base_model
+from tweetbots.store import StageOutput
+base_model.run("tiny", StageOutput.model_validate_json(sys.argv[1]))
+"""
+
+
+@pytest.mark.slow
+def test_a_stage_killed_mid_write_leaves_no_output_and_the_rerun_cleans_up(data_root, tmp_path):
+    scraped = scrape_source(f"file:{posts_csv(tmp_path / 'ada.csv', 200)}", "bot")
+    cleaned = clean.run([scraped])
+    final = base_model.output_key("tiny", cleaned).path
+
+    process = start(BUILD_BASE, cleaned.model_dump_json())
+    temp_dirs = lambda: list(final.parent.glob(f".{final.name}.tmp-*"))  # noqa: E731
+    wait_for(lambda: final.parent.is_dir() and temp_dirs(), process)
+    kill(process)
+
+    assert not final.exists(), "the process finished before it was killed"
+    [abandoned] = temp_dirs()
+    base = base_model.run("tiny", cleaned)
+    assert base.path == final and is_complete(final)
+    assert not abandoned.exists()  # its builder is dead: removed, never renamed into place
+    assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
+
+
+FINE_TUNE = """
+import sys
+from tweetbots.stages import fine_tune
+from tweetbots.stages.fine_tune import TrainSettings
+from tweetbots.store import StageOutput
+tokens, base = (StageOutput.model_validate_json(a) for a in sys.argv[1:3])
+fine_tune.run(tokens, base, TrainSettings.model_validate_json(sys.argv[3]))
+"""
+
+
+@pytest.mark.slow
+def test_a_second_run_of_a_bot_is_refused_while_the_first_writes(data_root, tmp_path):
+    spec = f"file:{posts_csv(tmp_path / 'ada.csv', 200)}"
+    scraped = scrape_source(spec, "bot")
+    cleaned = clean.run([scraped])
+    base = base_model.run("tiny", cleaned)
+    tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=32))
+    settings = TrainSettings(epochs=100, batch_size=2, device="cpu")  # minutes: killed first
+
+    first = start(
+        FINE_TUNE, tokens.model_dump_json(), base.model_dump_json(), settings.model_dump_json()
+    )
+    lock = data_root / LOCKS / "bot-bot.holder"
+    wait_for(lambda: lock.is_file() and lock.read_text().startswith(f"pid {first.pid} "), first)
+
+    with pytest.raises(BusyError) as error:
+        fine_tune.run(tokens, base, settings)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "bot 'bot' is busy" in message and f"pid {first.pid}" in message
+    assert "wait for that run to finish" in message
+    with pytest.raises(BusyError):  # every stage of that bot, not just the one running
+        clean.run([scraped])
+    clean.run([scrape_source(spec, "another-bot")])  # other bots are not held up
+
+    kill(first)  # a killed holder leaves no stale lock: the kernel drops it
+    assert clean.run([scraped]).path == cleaned.path
+    assert not is_complete(fine_tune.output_key(tokens, base, settings).path)

@@ -1,12 +1,25 @@
-"""`bluesky:HANDLE` against a real local HTTP server speaking the public AppView's XRPC."""
+"""`bluesky:HANDLE` against a real local HTTP server speaking the public AppView's XRPC,
+an AppView naming a hostile handle, and answers of any shape (fuzzed)."""
 
 import socket
 import time
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.fakes.social import Reply, bluesky_post, bluesky_profile, repost_item, tid
+from tests.fakes.checks import one_line, snapshot
+from tests.fakes.fuzz import FUZZ, TEXT, assert_valid_or_our_error, field
+from tests.fakes.social import (
+    Reply,
+    bluesky_post,
+    bluesky_profile,
+    link_facet,
+    repost_item,
+    tid,
+)
+from tests.fakes.stages import scrape_source
 from tweetbots import __version__
 from tweetbots.sources import RAW_COLUMNS, SourceError, client, read_source
 from tweetbots.sources import bluesky as bluesky_source
@@ -86,8 +99,6 @@ def test_reposts_replies_and_text(bluesky):
     bob = bluesky_profile("bob.example.com", "did:plc:bob", displayName="Bob")
     original = bluesky_post(bob, 1, "bob says <hi> & bye")
     text = "see example.com/a/lon... & more 🎉 tinyurl.com/x"
-    link = len(b"see ")
-    tiny = len("see example.com/a/lon... & more 🎉 ".encode())
     reply = bluesky_post(
         alice,
         10,
@@ -97,8 +108,8 @@ def test_reposts_replies_and_text(bluesky):
             "parent": {"uri": original["uri"], "cid": original["cid"]},
         },
         facets=[
-            _link_facet(link, link + len(b"example.com/a/lon..."), "https://example.com/a/long"),
-            _link_facet(tiny, tiny + len(b"tinyurl.com/x"), "https://tinyurl.com/x"),
+            link_facet(text, "example.com/a/lon...", "https://example.com/a/long"),
+            link_facet(text, "tinyurl.com/x", "https://tinyurl.com/x"),
         ],
     )
     bluesky.add_item(alice, {"post": reply})
@@ -121,11 +132,6 @@ def test_reposts_replies_and_text(bluesky):
         and old_repost["id"] == tid_from_time("2024-11-01T08:30:00.000Z")
         and old_repost["id"] > repost["id"] > mine["id"]
     )
-
-
-def _facet_on(text: str, shown: str, uri: str) -> dict:
-    start = text.encode().index(shown.encode())
-    return _link_facet(start, start + len(shown.encode()), uri)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +157,7 @@ def _facet_on(text: str, shown: str, uri: str) -> dict:
 )
 def test_a_link_facet_becomes_its_full_url(bluesky, text, shown, uri, expected):
     alice = bluesky.add_profile(HANDLE, DID)
-    post = bluesky_post(alice, 1, text, facets=[_facet_on(text, shown, uri)])
+    post = bluesky_post(alice, 1, text, facets=[link_facet(text, shown, uri)])
     bluesky.add_item(alice, {"post": post})
     assert list(read_bluesky(HANDLE).posts["text"]) == [expected]
 
@@ -168,9 +174,7 @@ def test_newer_than_counts_reposts_by_when_they_were_made(bluesky):
 def test_unknown_handle(bluesky):
     with pytest.raises(SourceError) as error:
         read_bluesky("nobody.bsky.social")
-    _one_line_naming(
-        error, "bluesky:nobody.bsky.social", "no such Bluesky account", "check the handle"
-    )
+    one_line(error, "bluesky:nobody.bsky.social", "no such Bluesky account", "check the handle")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +185,7 @@ def test_taken_down_or_deactivated_profile(bluesky, error_name, words):
     bluesky.errors[HANDLE] = Reply(400, {"error": error_name, "message": "Account is gone"})
     with pytest.raises(SourceError) as error:
         read_bluesky(HANDLE)
-    _one_line_naming(error, HANDLE, words, error_name)
+    one_line(error, HANDLE, words, error_name)
 
 
 def test_blocked_feed(bluesky, server):
@@ -189,7 +193,7 @@ def test_blocked_feed(bluesky, server):
     server.queue(FEED, Reply(400, {"error": "BlockedActor", "message": "Requester blocked"}))
     with pytest.raises(SourceError) as error:
         read_bluesky(HANDLE)
-    _one_line_naming(error, HANDLE, "BlockedActor")
+    one_line(error, HANDLE, "BlockedActor")
 
 
 @pytest.mark.parametrize(
@@ -211,7 +215,7 @@ def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypa
     monkeypatch.setenv("TWEETBOTS_BLUESKY_BASE_URL", server.url)
     with pytest.raises(SourceError) as error:
         read_bluesky(argument)
-    _one_line_naming(error, repr(argument), "handle or DID")
+    one_line(error, repr(argument), "handle or DID")
     assert server.requests == []
 
 
@@ -244,7 +248,7 @@ def test_unreachable_appview_fails_after_bounded_retries(fast_retries, monkeypat
     with pytest.raises(SourceError) as error:
         read_bluesky(HANDLE)
     assert time.monotonic() - started < 2
-    _one_line_naming(error, HANDLE, f"failed {client.POLICY.attempts} attempts")
+    one_line(error, HANDLE, f"failed {client.POLICY.attempts} attempts")
 
 
 def test_read_source_dispatches_with_the_env_base_url(bluesky):
@@ -261,15 +265,107 @@ def test_tid_from_time_matches_the_spec_layout():
     assert len(tid(when)) == 13 and tid(when) < tid(when + pd.Timedelta(microseconds=1))
 
 
-def _link_facet(start: int, end: int, uri: str) -> dict:
-    return {
-        "index": {"byteStart": start, "byteEnd": end},
-        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
-    }
+# -- a hostile handle from the AppView --------------------------------------------------
 
 
-def _one_line_naming(error: pytest.ExceptionInfo, *parts: str) -> None:
-    message = str(error.value)
-    assert "\n" not in message, message
-    for part in parts:
-        assert part in message, (part, message)
+def test_a_hostile_handle_from_the_appview_is_stored_under_the_did(bluesky, data_root, tmp_path):
+    did = "did:plc:z72i7hdynmk6r22z27h6tvur"
+    bluesky.add_profile("alice.bsky.social", did, count=3)
+    hostile = bluesky_profile("../../../outside", did)
+    bluesky.profiles["alice.bsky.social"] = bluesky.profiles[did] = hostile
+    before = snapshot(tmp_path, data_root)
+
+    scrape = scrape_source(f"bluesky:{did}", "bot")
+
+    assert [u["user"] for u in scrape.summary["users"]] == [did]
+    assert (data_root / "raw" / "bluesky" / did).is_dir()
+    assert snapshot(tmp_path, data_root) == before
+    for path in data_root.rglob("*"):
+        assert path.resolve().is_relative_to(data_root.resolve()), path
+
+
+# -- fuzzing: answers of any shape ------------------------------------------------------
+
+
+RECORD_FACET = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": field(
+            st.fixed_dictionaries(
+                {"byteStart": st.integers(-5, 40), "byteEnd": st.integers(-5, 40)}
+            )
+        ),
+        "features": field(
+            st.lists(
+                field(
+                    st.fixed_dictionaries(
+                        {"$type": st.just("app.bsky.richtext.facet#link"), "uri": field(TEXT)}
+                    )
+                ),
+                max_size=2,
+            )
+        ),
+    },
+)
+FEED_ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "post": field(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "uri": field(st.just(f"at://{DID}/app.bsky.feed.post/3kabc") | TEXT),
+                    "author": field(st.fixed_dictionaries({"handle": field(TEXT)})),
+                    "record": field(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "text": field(TEXT),
+                                "createdAt": field(st.just("2024-11-01T08:00:00.000Z") | TEXT),
+                                "facets": field(st.lists(field(RECORD_FACET), max_size=3)),
+                                "reply": field(st.none() | st.just({})),
+                            },
+                        )
+                    ),
+                    "indexedAt": field(TEXT),
+                },
+            )
+        ),
+        "reason": field(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "$type": field(st.just("app.bsky.feed.defs#reasonRepost")),
+                    "uri": field(TEXT),
+                    "indexedAt": field(st.just("2024-11-01T08:00:00.000Z") | TEXT),
+                },
+            )
+        ),
+    },
+)
+PROFILE_ANSWER = st.fixed_dictionaries(
+    {"did": field(st.just(DID))},
+    optional={
+        "handle": field(st.just(HANDLE) | TEXT),
+        "displayName": field(TEXT),
+        "avatar": field(TEXT),
+    },
+)
+
+
+@FUZZ
+@given(
+    feed=field(st.lists(field(FEED_ITEM), max_size=4)),
+    cursor=field(st.none()),
+    profile=field(PROFILE_ANSWER),
+)
+def test_bluesky_answers_of_any_shape(bluesky, server, feed, cursor, profile):
+    server.queued.clear()
+    alice = bluesky_profile(HANDLE, DID)
+    server.queue("/xrpc/app.bsky.actor.getProfile", Reply(200, profile))
+    good = {"post": bluesky_post(alice, 1)}  # a real post next to the fuzzed ones
+    answer = {"feed": [good, *feed] if isinstance(feed, list) else feed}
+    if cursor is not None:
+        answer["cursor"] = cursor
+    server.queue("/xrpc/app.bsky.feed.getAuthorFeed", Reply(200, answer), Reply(200, {"feed": []}))
+    assert_valid_or_our_error(lambda: read_bluesky(HANDLE))

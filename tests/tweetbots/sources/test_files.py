@@ -1,12 +1,21 @@
-"""`file:PATH` sources: .jsonl, .csv and .parquet written to disk, column names guessed."""
+"""`file:PATH` sources: .jsonl, .csv and .parquet written to disk, column names guessed;
+fuzzed files give posts or our one-line error."""
 
+import csv
+import io
 import json
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.fakes.checks import one_line
+from tests.fakes.fuzz import FUZZ, TEXT, assert_valid_or_our_error, field
 from tweetbots.sources import SourceError, read_source
 from tweetbots.sources.files import read_post_file
 
@@ -16,13 +25,6 @@ def write_jsonl(path, records):
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
     )
     return path
-
-
-def assert_one_line_naming(error, name):
-    message = str(error.value)
-    assert "\n" not in message
-    assert name in message
-    return message
 
 
 def test_jsonl_with_snscrape_style_columns(tmp_path):
@@ -146,7 +148,7 @@ def test_no_text_column_lists_what_was_found(tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", [{"body": "hi", "when": "today"}])
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    message = assert_one_line_naming(error, str(path))
+    message = one_line(error, str(path))
     assert "'body', 'when'" in message and "rawContent" in message
 
 
@@ -154,7 +156,7 @@ def test_column_names_with_newlines_keep_the_error_on_one_line(tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", [{"a\nb": "hi", "\n": None}])
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    assert "'a\\nb'" in assert_one_line_naming(error, str(path))
+    assert "'a\\nb'" in one_line(error, str(path))
 
 
 @pytest.mark.parametrize("name", ["posts.txt", "posts"])
@@ -163,7 +165,7 @@ def test_unknown_extension(tmp_path, name):
     path.write_text("text\nhello\n")
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    message = assert_one_line_naming(error, str(path))
+    message = one_line(error, str(path))
     assert ".jsonl, .csv, .parquet" in message
 
 
@@ -181,14 +183,14 @@ def test_empty_files(tmp_path, name, content):
     path.write_text(content)
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    assert assert_one_line_naming(error, str(path))
+    assert one_line(error, str(path))
 
 
 def test_missing_file(tmp_path):
     path = tmp_path / "gone.csv"
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    assert "does not exist" in assert_one_line_naming(error, str(path))
+    assert "does not exist" in one_line(error, str(path))
 
 
 @pytest.mark.parametrize(
@@ -204,7 +206,7 @@ def test_unreadable_files(tmp_path, name, content):
     path.write_text(content)
     with pytest.raises(SourceError) as error:
         read_post_file(str(path))
-    assert assert_one_line_naming(error, str(path))
+    assert one_line(error, str(path))
 
 
 def _parquet_text(path, column):
@@ -232,7 +234,7 @@ def test_a_text_column_that_is_not_text_names_file_column_and_row(tmp_path, name
     path = write(tmp_path / name)
     with pytest.raises(SourceError) as error:
         read_source(f"file:{path}")
-    message = assert_one_line_naming(error, name)
+    message = one_line(error, name)
     row = 2 if name == "objects.jsonl" else 1
     assert f"row {row} of the column 'full_text'" in message and kind in message
     assert "not text" in message
@@ -248,3 +250,61 @@ def test_a_text_column_with_missing_cells_still_reads(tmp_path):
         "third post here",
     ]
     assert list(read_source(f"file:{parquet}").posts["text"]) == ["first post here", ""]
+
+
+# -- fuzzing: any bytes, fields of any type ---------------------------------------------
+
+
+RECORD = st.fixed_dictionaries(
+    {},
+    optional={
+        "text": field(TEXT),
+        "id": field(st.integers() | TEXT),
+        "created_at": field(st.integers() | st.just("2023-10-12T08:30:00+00:00") | TEXT),
+        "user": field(st.from_regex(r"[a-z_]{1,10}", fullmatch=True) | TEXT),
+        "is_retweet": field(st.booleans() | st.sampled_from(["true", "0", "yes"])),
+        "in_reply_to_status_id": field(st.integers()),
+        "url": field(TEXT),
+        "name": field(TEXT),
+    },
+)
+
+
+def read_fuzzed_file(suffix: str, content: bytes):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"posts{suffix}"
+        path.write_bytes(content)
+        assert_valid_or_our_error(lambda: read_source(f"file:{path}"))
+
+
+@FUZZ
+@given(st.sampled_from([".jsonl", ".csv", ".parquet"]), st.binary())
+def test_post_file_of_any_bytes(suffix, content):
+    read_fuzzed_file(suffix, content)
+
+
+@FUZZ
+@given(st.lists(field(RECORD), min_size=1, max_size=6))
+def test_jsonl_records_with_fields_of_any_type(records):
+    lines = "\n".join(json.dumps(r) for r in records).encode("utf-8")
+    read_fuzzed_file(".jsonl", lines)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.sampled_from(["text", "id", "user", "created_at", "is_retweet", "x"]),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
+    st.lists(st.lists(TEXT, min_size=5, max_size=5), min_size=1, max_size=5),
+)
+def test_csv_with_any_cells(columns, rows):
+    # Written with the csv module: a DataFrame of Arrow strings can't even hold a lone
+    # surrogate, and the file must be able to carry one (as invalid UTF-8).
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(row[: len(columns)] for row in rows)
+    read_fuzzed_file(".csv", text.getvalue().encode("utf-8", "surrogatepass"))

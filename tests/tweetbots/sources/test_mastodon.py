@@ -1,14 +1,17 @@
-"""`mastodon:@user@instance` against a real local HTTP server speaking the REST API."""
+"""`mastodon:@user@instance` against a real local HTTP server speaking the REST API, and
+fuzzed: HTML and answers of any shape."""
 
 import socket
 import time
-from datetime import UTC, datetime
 
-import httpx
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.fakes.social import Reply, mastodon_status
+from tests.fakes.checks import one_line
+from tests.fakes.fuzz import FUZZ, TEXT, assert_valid_or_our_error, field
+from tests.fakes.social import Reply, mastodon_link, mastodon_status
 from tweetbots import __version__
 from tweetbots.sources import RAW_COLUMNS, SourceError, client, read_source
 from tweetbots.sources import mastodon as mastodon_source
@@ -142,15 +145,6 @@ def test_html_to_text(content, text):
     assert html_to_text(content) == text
 
 
-def _mastodon_link(url: str, shown: str, rest: str) -> str:
-    """A link as Mastodon renders it: scheme and overflow in hidden spans."""
-    return (
-        f'<a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
-        f'<span class="invisible">https://</span><span class="ellipsis">{shown}</span>'
-        f'<span class="invisible">{rest}</span></a>'
-    )
-
-
 QUOTED = "https://other.social/@bob/113000000000000000"
 
 
@@ -160,7 +154,7 @@ QUOTED = "https://other.social/@bob/113000000000000000"
         # Mastodon 4.5 prepends this paragraph when the author's text lacks the link.
         (
             '<p class="quote-inline">RE: '
-            + _mastodon_link(QUOTED, "other.social/@bob/1130", "00000000000000")
+            + mastodon_link(QUOTED, "other.social/@bob/1130", "00000000000000")
             + "</p><p>so true, and well put</p>",
             "so true, and well put",
         ),
@@ -216,10 +210,10 @@ def test_a_quote_post_counts_only_the_authors_words(mastodon):
     quote = {"state": "accepted", "quoted_status": quoted}
     contents = [
         # Kept on both counts: three words of the author's own.
-        f'<p class="quote-inline">RE: {_mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
+        f'<p class="quote-inline">RE: {mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
         "<p>exactly my thought</p>",
         # Short: "so true" and nothing else the author wrote; the RE: line counted before.
-        f'<p class="quote-inline">RE: {_mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
+        f'<p class="quote-inline">RE: {mastodon_link(QUOTED, "other.social/@bob", "/1")}</p>'
         "<p>so true</p>",
         # Short: the link shown without its scheme is removed like any link.
         '<p>see <a href="https://bsky.app/profile/x.bsky.social">bsky.app/profile/x.bsky.so'
@@ -246,7 +240,7 @@ def test_gives_up_after_bounded_5xx(mastodon, server):
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
     assert len(server.seen("/api/v1/accounts/lookup")) == client.POLICY.attempts
-    _one_line_naming(error, "mastodon:@ada@example.social", "HTTP 502", "try again later")
+    one_line(error, "mastodon:@ada@example.social", "HTTP 502", "try again later")
 
 
 def test_honours_retry_after_on_429(mastodon, server):
@@ -270,15 +264,13 @@ def test_a_rate_limit_beyond_the_max_wait_fails_at_once(mastodon, server):
         read_mastodon(f"@ada@{HOST}")
     assert time.monotonic() - started < 1
     assert len(server.seen("/api/v1/accounts/lookup")) == 1
-    _one_line_naming(error, "@ada@example.social", "rate limited", "try again later")
+    one_line(error, "@ada@example.social", "rate limited", "try again later")
 
 
 def test_missing_account(mastodon):
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@nobody@{HOST}")
-    _one_line_naming(
-        error, "mastodon:@nobody@example.social", "no such account", "check the user name"
-    )
+    one_line(error, "mastodon:@nobody@example.social", "no such account", "check the user name")
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -290,7 +282,7 @@ def test_private_account_or_sign_in_required(mastodon, server, status):
     )
     with pytest.raises(SourceError) as error:
         read_mastodon(f"@ada@{HOST}")
-    _one_line_naming(error, "@ada@example.social", "not public", f"HTTP {status}", "file:PATH")
+    one_line(error, "@ada@example.social", "not public", f"HTTP {status}", "file:PATH")
 
 
 @pytest.mark.parametrize(
@@ -312,7 +304,7 @@ def test_bad_arguments_are_refused_before_any_request(argument, server, monkeypa
     monkeypatch.setenv("TWEETBOTS_MASTODON_BASE_URL", server.url)
     with pytest.raises(SourceError) as error:
         read_mastodon(argument)
-    _one_line_naming(error, repr(argument), "@user@instance")
+    one_line(error, repr(argument), "@user@instance")
     assert server.requests == []
 
 
@@ -324,7 +316,7 @@ def test_unreachable_instance_fails_after_bounded_retries(fast_retries, monkeypa
         read_mastodon(f"@ada@{HOST}")
     assert len(waits) == client.POLICY.attempts - 1
     assert waits == sorted(waits)  # exponential backoff
-    _one_line_naming(error, "@ada@example.social", "failed 4 attempts", "network")
+    one_line(error, "@ada@example.social", "failed 4 attempts", "network")
 
 
 def test_read_source_dispatches_with_the_env_base_url(mastodon, server):
@@ -336,35 +328,71 @@ def test_read_source_dispatches_with_the_env_base_url(mastodon, server):
     assert server.seen(STATUSES)
 
 
-@pytest.mark.parametrize(
-    "headers, wait",
-    [
-        ({"Retry-After": "7"}, 7.0),
-        ({"Retry-After": "Wed, 01 May 2024 12:00:30 GMT"}, 30.0),
-        ({"X-RateLimit-Reset": "2024-05-01T12:01:00.000Z"}, 60.0),
-        (
-            {"ratelimit-reset": str(int(datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC).timestamp()))},
-            5.0,
-        ),
-        ({"Retry-After": "3", "X-RateLimit-Reset": "2024-05-01T12:00:10Z"}, 10.0),
-        ({"X-RateLimit-Reset": "2024-05-01T11:59:00Z"}, 0.0),
-        ({"Retry-After": "soon"}, None),
-        ({}, None),
-    ],
-)
-def test_rate_limit_headers(headers, wait):
-    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    assert client.rate_limit_wait(httpx.Headers(headers), now) == wait
-
-
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _one_line_naming(error: pytest.ExceptionInfo, *parts: str) -> None:
-    message = str(error.value)
-    assert "\n" not in message, message
-    for part in parts:
-        assert part in message, (part, message)
+# -- fuzzing: any HTML, answers of any shape --------------------------------------------
+
+
+@FUZZ
+@given(
+    TEXT
+    | st.lists(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<br>",
+                "<a href='x'>",
+                "&amp;",
+                "&#0;",
+                "&#xd800;",
+                "<",
+                "&",
+                "x",
+                "<!--",
+                "<![CDATA[",
+            ]
+        )
+    ).map("".join)
+)
+def test_html_to_text_never_fails_and_keeps_plain_text(content):
+    text = html_to_text(content)
+    assert isinstance(text, str) and text == text.strip()
+    if not set("<&") & set(content):
+        assert text == content.strip()
+
+
+STATUS = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": field(st.integers(1, 2**62).map(str)),
+        "created_at": field(st.just("2024-05-01T12:00:00.000Z") | TEXT),
+        "content": field(TEXT),
+        "reblog": field(st.none() | st.builds(dict, content=TEXT)),
+        "in_reply_to_id": field(st.none() | st.just("1")),
+        "url": field(TEXT),
+    },
+)
+
+
+@pytest.fixture
+def ada(mastodon):
+    return mastodon.add_account("ada", HOST)
+
+
+@FUZZ
+@given(page=field(st.lists(field(STATUS), max_size=4)), lookup=field(st.just(None)))
+def test_mastodon_answers_of_any_shape(mastodon, server, ada, page, lookup):
+    server.queued.clear()
+    statuses = f"/api/v1/accounts/{ada['id']}/statuses"
+    if lookup is not None:  # a lookup answer that is not an account
+        server.queue("/api/v1/accounts/lookup", Reply(200, lookup))
+    good = mastodon_status(1, ada)  # a real status next to the fuzzed ones
+    server.queue(
+        statuses, Reply(200, [good, *page] if isinstance(page, list) else page), Reply(200, [])
+    )
+    assert_valid_or_our_error(lambda: read_mastodon(f"@ada@{HOST}"))

@@ -1,4 +1,8 @@
-"""The evaluate stage: a score that is not a number must fail here, never reach a card."""
+"""The evaluate stage: the report and the picture it writes; a score that is not a number
+must fail here, never reach a card."""
+
+import functools
+import json
 
 import numpy as np
 import pandas as pd
@@ -6,10 +10,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from tests.fakes.models import texts
 from tests.fakes.stages import finished_output
 from tweetbots.basemodel import build_tiny_model
 from tweetbots.stages import evaluate
-from tweetbots.stages.evaluate import EvalSettings
+from tweetbots.stages.evaluate import DEFAULT_PROMPTS, EvalSettings
+from tweetbots.store import StageOutput
 
 
 def test_a_model_whose_validation_loss_is_not_a_number_fails_the_stage(data_root):
@@ -41,4 +47,55 @@ def test_a_model_whose_validation_loss_is_not_a_number_fails_the_stage(data_root
     assert "fine-tuned model" in str(error.value) and "learning_rate" in str(error.value)
     assert not (data_root / "evaluate").exists() or not list(
         (data_root / "evaluate").rglob("manifest.json")
+    )
+
+
+# -- the report and the picture ---------------------------------------------------------
+
+
+def test_evaluate_stage_writes_the_report_and_a_picture(tiny, trained, data_root, tmp_path):
+    from PIL import Image
+
+    out = _run_evaluate(tiny, trained, tmp_path).path
+    report = json.loads((out / "report.json").read_text())
+    for key in ("base_loss", "base_perplexity", "loss", "perplexity"):
+        assert np.isfinite(report[key]) and report[key] > 0
+    settings = EvalSettings()
+    assert [s["prompt"] for s in report["samples"]] == [
+        p for p in DEFAULT_PROMPTS for _ in range(settings.samples_per_prompt)
+    ]
+    assert all(isinstance(s["text"], str) for s in report["samples"])
+    assert 0 <= report["memorisation_rate"] <= 1 and 0 <= report["distinct_2"] <= 1
+    with Image.open(out / "predictions.png") as image:
+        assert image.format == "PNG"
+        width, height = image.size
+    assert width >= 600 and height >= 20 * len(report["samples"])
+
+
+def _run_evaluate(tiny, trained, tmp_path) -> StageOutput:
+    """The evaluate stage on the tiny base, its fine-tuned model and held-out posts."""
+    base_dir, _, val = tiny
+    (tmp_path / "tokens").mkdir()
+    np.save(tmp_path / "tokens" / "val.npy", val)
+    (tmp_path / "clean").mkdir()
+    kept = texts(200, 1)
+    posts = pd.DataFrame({"id": [str(i) for i in range(len(kept))], "text": kept})
+    posts.to_parquet(tmp_path / "clean" / "posts.parquet", index=False)
+    stage = functools.partial(StageOutput, bot="bot")
+    return evaluate.run(
+        stage(stage="fine-tune", path=trained[0], fingerprint="m1"),
+        stage(
+            stage="base-model",
+            path=base_dir,
+            fingerprint="b1",
+            summary={"model": "tiny", "model_dir": str(base_dir)},
+        ),
+        stage(
+            stage="tokenize",
+            path=tmp_path / "tokens",
+            fingerprint="t1",
+            summary={"settings": {"val_fraction": 0.1}},
+        ),
+        stage(stage="clean", path=tmp_path / "clean", fingerprint="c1"),
+        EvalSettings(),
     )

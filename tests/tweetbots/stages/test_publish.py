@@ -1,17 +1,21 @@
-"""The publish stage: the gate, the card it writes, and what it sends to each target."""
+"""The publish stage: the gate, the card it writes (with the W&B runs it links), and what it
+sends to each target."""
 
 import json
 import math
+from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
+from tests.fakes.checks import one_line, snapshot
 from tests.fakes.hub import TOKEN
 from tests.fakes.stages import finished_output
 from tweetbots.card import read_card_perplexity
 from tweetbots.stages import publish
 from tweetbots.stages.publish import PublishSettings
+from tweetbots.store import LOCKS
 from tweetbots.targets import PublishError
 
 RUN_URL = "http://127.0.0.1:4200/runs/flow-run/0b7e5f0e-1111-2222-3333-444455556666"
@@ -112,12 +116,15 @@ def test_a_published_card_without_a_usable_score_needs_force(publishable, tmp_pa
     assert _published_perplexity(tmp_path) == 18.0
 
 
-def test_a_hub_target_without_a_token_fails_before_reading_the_hub(publishable):
+def test_a_hub_target_without_a_token_fails_before_reading_the_hub(publishable, data_root):
     model, cleaned, base, report, _ = publishable
+    evaluated = report("r1", 20.0)
+    before = snapshot(data_root, data_root / LOCKS)
     # HF_HUB_OFFLINE is set for the suite: reaching for the Hub would fail differently.
-    with pytest.raises(PublishError, match="HF_TOKEN") as error:
-        publish.run(model, report("r1", 20.0), cleaned, base, PublishSettings(target="hf://me/bot"))
-    assert "hf-token" in str(error.value)
+    with pytest.raises(PublishError) as error:
+        publish.run(model, evaluated, cleaned, base, PublishSettings(target="hf://me/bot"))
+    one_line(error, "hf://me/bot", "HF_TOKEN", "hf-token")
+    assert snapshot(data_root, data_root / LOCKS) == before  # nothing written
 
 
 def test_a_hub_publish_links_the_flow_run_and_an_absolute_thumbnail(hub, publishable):
@@ -203,3 +210,38 @@ def test_private_makes_a_new_hub_repo_private(hub, publishable, private):
     to_hub = settings.model_copy(update={"target": "hf://me/bot", "private": private})
     publish.run(model, report("r1", 20.0), cleaned, base, to_hub, token=TOKEN)
     assert hub.repos["me/bot"].private is private
+
+
+# -- the card links the W&B runs --------------------------------------------------------
+
+
+def test_the_card_links_the_wandb_runs_it_is_given(data_root):
+    root = data_root
+    model = finished_output(
+        "fine-tune", root / "fine-tune" / "bot" / "m1", files={"model.safetensors": b"w"}
+    )
+    report = finished_output(
+        "evaluate",
+        root / "evaluate" / "bot" / "e1",
+        files={"predictions.png": b"png"},
+        perplexity=3.0,
+        base_perplexity=9.0,
+    )
+    clean = finished_output(
+        "clean",
+        root / "clean" / "bot" / "c1",
+        files={"posts.parquet": b"kept"},
+        profiles=[],
+        stats={"alice": {"downloaded": 9, "retweets": 1, "short": 2, "kept": 6}},
+    )
+    base = finished_output(
+        "base-model", root / "base-model" / "bot" / "b1", files={}, model="tiny", model_dir="x"
+    )
+    links = {
+        "wandb_train_url": "https://wandb.ai/me/tweetbots/runs/train1",
+        "wandb_data_url": "https://wandb.ai/me/tweetbots/runs/clean1",
+    }
+    published = publish.run(model, report, clean, base, PublishSettings(), wandb_links=links)
+    card = Path(published.summary["card"]).read_text(encoding="utf-8")
+    assert "[W&B training run](https://wandb.ai/me/tweetbots/runs/train1)" in card
+    assert "[Explore the data](https://wandb.ai/me/tweetbots/runs/clean1)" in card

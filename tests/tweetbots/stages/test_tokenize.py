@@ -1,12 +1,16 @@
-"""The tokenize stage: posts into packed token blocks, split by a hash of their ids."""
+"""The tokenize stage: posts into packed token blocks, split by a hash of their ids; hostile
+text (NUL, lone surrogates, right-to-left, 100 KB) survives scrape, clean and tokenize."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.fakes.stages import finished_output
+from tests.fakes.sources import long_posts
+from tests.fakes.stages import finished_output, scrape_source
 from tweetbots.basemodel import build_tiny_model
-from tweetbots.stages import tokenize
+from tweetbots.stages import base_model, clean, tokenize
 from tweetbots.stages.tokenize import TokenizeSettings
 
 WORDS = "bread oven crumb flour starter loaf crust proof knead bake".split()
@@ -45,3 +49,35 @@ def test_a_validation_split_too_small_to_judge_fails_before_training(data_root):
     message = str(error.value)
     assert "\n" not in message and "tokenize.val_fraction" in message and "add posts" in message
     assert not list((data_root / "tokenize" / "bot").glob("*/manifest.json"))
+
+
+# -- hostile text survives scrape, clean and tokenize -----------------------------------
+
+
+HOSTILE_TEXTS = {
+    "nul bytes": "bread\x00 with a nul byte inside the crumb and oven words",
+    "lone surrogate": "a broken emoji \ud83d in the middle of a long enough post",
+    "right-to-left": "שלום עולם this bakery post mixes \u202eright-to-left\u202c scripts",
+    "100 KB of text": " ".join(["sourdough"] * 10_000) + " end",
+}
+
+
+def test_hostile_text_survives_scrape_clean_and_tokenize(data_root, tmp_path):
+    # Lone surrogates only exist in JSON (as an escape): a .jsonl source carries them.
+    path = tmp_path / "odd.jsonl"
+    records = [{"id": f"h{i}", "text": t} for i, t in enumerate(HOSTILE_TEXTS.values())]
+    records += [{"id": str(i), "text": t} for i, t in enumerate(long_posts(120))]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+    scrape = scrape_source(f"file:{path}", "odd")
+    cleaned = clean.run([scrape])
+    base = base_model.run("tiny", cleaned)
+    tokens = tokenize.run(cleaned, base, TokenizeSettings(block_size=64))
+
+    kept = pd.read_parquet(cleaned.path / "posts.parquet").set_index("id")["text"]
+    nul, surrogate, rtl, big = (kept[f"h{i}"] for i in range(4))
+    assert "\x00" in nul
+    assert "\ufffd" in surrogate and "\ud83d" not in surrogate
+    assert rtl == HOSTILE_TEXTS["right-to-left"]
+    assert len(big) == len(HOSTILE_TEXTS["100 KB of text"])
+    assert tokens.summary["train"]["tokens"] + tokens.summary["val"]["tokens"] > 10_000

@@ -1,5 +1,6 @@
-"""A train-bot run started through the Prefect API (a run of its deployment) may touch
-local paths only inside the allowed roots; the user's own run (no deployment) any path.
+"""The first task of a train-bot run (tasks/allowed.py): a run started through the Prefect
+API (a run of its deployment) may touch local paths only inside the allowed roots; the
+user's own run (no deployment) any path.
 
 The deployment runs are created on a real server and executed by Prefect's flow engine,
 as a worker's flow-run process executes them; what ran is read back from the task runs

@@ -1,8 +1,6 @@
-"""Every legal time reads, from every kind of source: nanoseconds (pandas, Go, a Bluesky
-client), seconds only, milliseconds, offsets other than Z, and dates far outside the
-1677-2262 range of nanosecond timestamps. All become the raw schema's microseconds (cut,
-not rounded); a cell that is no time reads as a missing time with a warning naming the
-source and the row."""
+"""The source specs (tweetbots/sources/__init__.py): the handles a spec names, read
+without touching the network, and times of every precision and form from every kind of
+source, made the raw schema's microseconds in one place (`utc_times`)."""
 
 import json
 import logging
@@ -13,9 +11,54 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fakes.social import bluesky_post, mastodon_status
-from tweetbots.sources import read_source
+from tweetbots.sources import SourceError, read_source, source_handles
+
+# -- source specs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "handles"),
+    [
+        ("mastodon:@Ada@Example.Social", ["ada"]),
+        ("bluesky:@Alice.bsky.social", ["alice.bsky.social"]),
+        ("twitter:@Dril", ["dril"]),
+    ],
+)
+def test_a_network_source_names_its_handle_without_a_request(spec, handles, monkeypatch):
+    import httpx
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a request was made")
+
+    monkeypatch.setattr(httpx.Client, "send", no_network)
+    assert source_handles(spec) == handles
+
+
+def test_a_local_source_is_read_for_its_users(sample_archives, tmp_path):
+    csv = tmp_path / "posts.csv"
+    csv.write_text("id,user,text\n1,Carol,hello there friends\n2,dave,and hello to you\n")
+    assert source_handles(f"archive:{sample_archives[1]}") == ["ollie_stargazes"]
+    assert sorted(source_handles(f"file:{csv}")) == ["Carol", "dave"]
+
+
+def test_a_bad_spec_is_refused():
+    with pytest.raises(SourceError, match="unknown source"):
+        source_handles("ftp:nowhere")
+
+
+# -- times ------------------------------------------------------------------------------
+
+
+# Every legal time reads, from every kind of source: nanoseconds (pandas, Go, a Bluesky
+# client), seconds only, milliseconds, offsets other than Z, and dates far outside the
+# 1677-2262 range of nanosecond timestamps. All become the raw schema's microseconds (cut,
+# not rounded); a cell that is no time reads as a missing time with a warning naming the
+# source and the row.
+
 
 UTC = "UTC"
+
+
 # (as a source writes it, as the raw store keeps it)
 ISO_TIMES = [
     ("2024-03-01T12:00:00.123456789Z", pd.Timestamp("2024-03-01 12:00:00.123456", tz=UTC)),
@@ -26,6 +69,8 @@ ISO_TIMES = [
     ("9999-12-31T23:59:59.999999999Z", pd.Timestamp("9999-12-31 23:59:59.999999", tz=UTC)),
     ("1600-01-01T00:00:00.5Z", pd.Timestamp("1600-01-01 00:00:00.5", tz=UTC)),
 ]
+
+
 # X's archive writes seconds only, with an offset: its odd but legal values.
 ARCHIVE_TIMES = [
     ("Fri Mar 01 12:00:01 +0000 2024", pd.Timestamp("2024-03-01 12:00:01", tz=UTC)),
