@@ -12,9 +12,11 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
+from prefect.runtime import deployment
 from prefect.settings import PREFECT_UI_URL
 
 from tasks.runtime import artifact_key
+from tweetbots.allowed import allowed_roots, check_allowed
 from tweetbots.config import BotSpec
 from tweetbots.plan import BotPlan, plan_bot
 
@@ -41,6 +43,8 @@ def plan_bots(bots: list[BotSpec], concurrency: int) -> list[BotPlan | str]:
 
 def _plan_or_failure(bot: BotSpec) -> BotPlan | str:
     try:
+        if deployment.id is not None:  # sensing reads local sources: only allowed ones
+            check_allowed(bot, allowed_roots())
         return plan_bot(bot)
     except Exception as error:  # noqa: BLE001 - one bot's failure is its row, not the night's
         log.warning("the check of bot %s failed: %s", bot.name, error)
