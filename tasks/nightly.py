@@ -7,14 +7,17 @@ costs that check, never a flow run, a process or a GPU pod.
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
+from prefect.runtime import deployment
 from prefect.settings import PREFECT_UI_URL
 
 from tasks.runtime import artifact_key
+from tweetbots.allowed import allowed_roots, check_allowed
 from tweetbots.config import BotSpec
 from tweetbots.plan import BotPlan, plan_bot
 
@@ -35,12 +38,16 @@ def plan_bots(bots: list[BotSpec], concurrency: int) -> list[BotPlan | str]:
     unchanged bot should cost only its check. Each source read retries its own network
     trouble (tweetbots.sources); a check that still fails is its bot's failed row.
     """
+    # Sensing reads local sources: a deployment run (from the API or UI) only allowed ones.
+    roots = allowed_roots() if deployment.id is not None else None
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(_plan_or_failure, bots))
+        return list(pool.map(lambda bot: _plan_or_failure(bot, roots), bots))
 
 
-def _plan_or_failure(bot: BotSpec) -> BotPlan | str:
+def _plan_or_failure(bot: BotSpec, roots: list[Path] | None) -> BotPlan | str:
     try:
+        if roots is not None:
+            check_allowed(bot, roots)
         return plan_bot(bot)
     except Exception as error:  # noqa: BLE001 - one bot's failure is its row, not the night's
         log.warning("the check of bot %s failed: %s", bot.name, error)

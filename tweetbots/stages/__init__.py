@@ -16,4 +16,21 @@ The pure helpers they call stay beside them: `tweetbots.sources`, `clean`, `base
 `encode`, `train`, `evaluate`, `card`, `targets`.
 """
 
+from tweetbots.code_version import code_version
+from tweetbots.store import OutputKey, StageOutput
+
 STAGES = ("scrape", "clean", "base-model", "tokenize", "fine-tune", "evaluate", "publish")
+
+
+def output_key_of(
+    name: str, code: tuple[str, ...], inputs: list[StageOutput], settings: dict | None = None
+) -> OutputKey:
+    """The output key of stage `name` reading the stage outputs `inputs` (each named by its
+    stage), deciding by the code of the modules `code` and the `settings` (JSON-able)."""
+    return OutputKey(
+        stage=name,
+        bot=inputs[0].bot,
+        code=code_version(*code),
+        inputs={output.stage: output.fingerprint for output in inputs},
+        settings=settings or {},
+    )

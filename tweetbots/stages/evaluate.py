@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetbots import encode, evaluate
-from tweetbots.code_version import code_version
+from tweetbots.stages import output_key_of
 from tweetbots.store import OutputKey, StageOutput, produce
 
 NAME = "evaluate"
@@ -55,18 +55,8 @@ def output_key(
     cleaned: StageOutput,
     settings: EvalSettings,
 ) -> OutputKey:
-    return OutputKey(
-        stage=NAME,
-        bot=model.bot,
-        code=code_version(*CODE),
-        inputs={
-            "fine-tune": model.fingerprint,
-            "base-model": base.fingerprint,
-            "tokenize": tokens.fingerprint,
-            "clean": cleaned.fingerprint,
-        },
-        settings=settings.model_dump(mode="json"),
-    )
+    inputs = [model, base, tokens, cleaned]
+    return output_key_of(NAME, CODE, inputs, settings.model_dump(mode="json"))
 
 
 def run(

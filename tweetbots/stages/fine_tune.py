@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetbots import train
-from tweetbots.code_version import code_version
+from tweetbots.stages import output_key_of
 from tweetbots.store import OutputKey, StageOutput, produce
 
 NAME = "fine-tune"
@@ -53,13 +53,7 @@ class TrainSettings(BaseModel):
 
 
 def output_key(tokens: StageOutput, base: StageOutput, settings: TrainSettings) -> OutputKey:
-    return OutputKey(
-        stage=NAME,
-        bot=tokens.bot,
-        code=code_version(*CODE),
-        inputs={"tokenize": tokens.fingerprint, "base-model": base.fingerprint},
-        settings=settings.model_dump(mode="json"),
-    )
+    return output_key_of(NAME, CODE, [tokens, base], settings.model_dump(mode="json"))
 
 
 def run(

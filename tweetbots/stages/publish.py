@@ -16,7 +16,7 @@ from typing import Annotated, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tweetbots import card, hub_base
-from tweetbots.code_version import code_version
+from tweetbots.stages import output_key_of
 from tweetbots.store import OutputKey, StageOutput, data_root, produce
 from tweetbots.targets import PublishError, Target, check_target_uri, open_target, uri_pattern
 
@@ -108,18 +108,8 @@ def output_key(
     base: StageOutput,
     settings: PublishSettings,
 ) -> OutputKey:
-    return OutputKey(
-        stage=NAME,
-        bot=model.bot,
-        code=code_version(*CODE),
-        inputs={
-            "fine-tune": model.fingerprint,
-            "evaluate": report.fingerprint,
-            "clean": cleaned.fingerprint,
-            "base-model": base.fingerprint,
-        },
-        settings={**settings.model_dump(mode="json"), "target": target_uri(settings)},
-    )
+    settings_used = {**settings.model_dump(mode="json"), "target": target_uri(settings)}
+    return output_key_of(NAME, CODE, [model, report, cleaned, base], settings_used)
 
 
 def run(

@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetbots import encode
-from tweetbots.code_version import code_version
+from tweetbots.stages import output_key_of
 from tweetbots.store import OutputKey, StageOutput, produce
 
 NAME = "tokenize"
@@ -35,13 +35,7 @@ class TokenizeSettings(BaseModel):
 
 
 def output_key(cleaned: StageOutput, base: StageOutput, settings: TokenizeSettings) -> OutputKey:
-    return OutputKey(
-        stage=NAME,
-        bot=cleaned.bot,
-        code=code_version(*CODE),
-        inputs={"clean": cleaned.fingerprint, "base-model": base.fingerprint},
-        settings=settings.model_dump(mode="json"),
-    )
+    return output_key_of(NAME, CODE, [cleaned, base], settings.model_dump(mode="json"))
 
 
 def run(cleaned: StageOutput, base: StageOutput, settings: TokenizeSettings) -> StageOutput:

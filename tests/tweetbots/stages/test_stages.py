@@ -11,7 +11,13 @@ from tweetbots.stages import STAGES
 
 # Imported by stages without deciding what they output: the data root's bookkeeping, the
 # version function itself, the package's version string, the progress bars.
-NOT_DECIDING = {"tweetbots", "tweetbots.store", "tweetbots.code_version", "tweetbots.progress"}
+NOT_DECIDING = {
+    "tweetbots",
+    "tweetbots.stages",
+    "tweetbots.store",
+    "tweetbots.code_version",
+    "tweetbots.progress",
+}
 MODULES = {name: f"tweetbots.stages.{name.replace('-', '_')}" for name in STAGES}
 
 
