@@ -96,6 +96,12 @@ def render_card(card: CardData) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def as_declared(perplexity: float) -> float:
+    """A perplexity as a card declares it (4 decimals): the gate compares at this precision,
+    or the same model, published again, would not tie with its own card."""
+    return round(perplexity, 4)
+
+
 def read_card_perplexity(card_text: str) -> float | None:
     """The validation perplexity a published card declares in its model-index, if any,
     read as the Hub reads it (`huggingface_hub.ModelCard`); None if it cannot be read."""
@@ -130,7 +136,7 @@ def _front_matter(card: CardData) -> str:
                 dataset_name=f"posts behind {card.model_id}",
                 metric_type="perplexity",
                 metric_name="Validation perplexity",
-                metric_value=round(card.perplexity, 4),
+                metric_value=as_declared(card.perplexity),
             )
         ],
     )

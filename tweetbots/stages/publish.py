@@ -180,7 +180,7 @@ def gate(target: Target, perplexity: float, force: bool) -> GateDecision:
             f"({previous}), so the gate cannot compare: rerun with --force to replace it"
         )
     # A tie goes through: it is the same model again, with a card or code that changed.
-    if perplexity <= previous:
+    if card.as_declared(perplexity) <= previous:
         return GateDecision(True, previous, f"perplexity {perplexity:.3f} vs {previous:.3f}")
     return GateDecision(
         False,

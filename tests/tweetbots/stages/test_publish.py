@@ -69,6 +69,16 @@ def test_gate_publishes_only_a_better_model(publishable, tmp_path):
     assert better.summary["published"] and _published_perplexity(tmp_path) == 15.0
 
 
+def test_the_same_model_ties_with_its_own_card_and_is_published_again(publishable, tmp_path):
+    """The card declares 4 decimals: the unrounded score must not lose to its own card."""
+    model, cleaned, base, report, settings = publishable
+    publish.run(model, report("r1", 432.67621687), cleaned, base, settings)
+    again = publish.run(model, report("r2", 432.67621687), cleaned, base, settings)
+    assert again.summary["published"], again.summary["reason"]
+    worse = publish.run(model, report("r3", 432.6763), cleaned, base, settings)
+    assert not worse.summary["published"]
+
+
 def test_force_publishes_a_worse_model(publishable, tmp_path):
     model, cleaned, base, report, settings = publishable
     publish.run(model, report("r1", 20.0), cleaned, base, settings)
