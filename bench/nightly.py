@@ -171,9 +171,16 @@ def _machine_cpu_seconds() -> float:
 
 def _print_table(rows, n_bots: int) -> None:
     print(f"\n{n_bots} bots, worker poll {QUERY_SECONDS} s, {os.cpu_count()} cores")
-    print(f"{'nightly':<12} {'wall s':>8} {'flow run s':>10} {'CPU s':>8} {'train-bot runs':>15}")
+    # The baseline is the first nightly, where every bot trains: what each night cost
+    # before the nightly sensed first (every bot a run, a process, a pod).
+    print(
+        f"{'nightly':<12} {'wall s':>8} {'flow run s':>10} {'CPU s':>8} {'train-bot runs':>15}"
+        f" {'CPU / first':>12}"
+    )
+    first_cpu = rows[0][3]
     for label, wall, own, cpu, runs in rows:
-        print(f"{label:<12} {wall:>8.1f} {own:>10.1f} {cpu:>8.1f} {runs:>15}")
+        share = f"{cpu / first_cpu:.3f}" if first_cpu else "-"
+        print(f"{label:<12} {wall:>8.1f} {own:>10.1f} {cpu:>8.1f} {runs:>15} {share:>12}")
     _, wall, own, cpu, runs = rows[1]
     print(
         f"per unchanged bot: {wall / n_bots * 1000:.0f} ms wall, {cpu / n_bots * 1000:.0f} ms CPU"
