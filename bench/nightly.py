@@ -20,7 +20,6 @@ process: server, worker, flow runs), and the train-bot flow runs it started. The
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ def main() -> None:
         from flows import stack
         from flows.environment import configure_local_environment
 
-        port = _free_port()
+        port = stack.free_port()
         configure_local_environment(local_stack=True)  # as `tweetbots serve` does
         os.environ.update(stack.client_settings(home, port))  # before Prefect is imported
         api_url = os.environ["PREFECT_API_URL"]
@@ -192,12 +191,6 @@ def _print_table(rows, n_bots: int) -> None:
     }
     for goal, met in goals.items():
         print(f"{'met ' if met else 'MISSED'} {goal}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

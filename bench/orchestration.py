@@ -11,7 +11,6 @@ issue's goal: the rerun executes 0 stage bodies in at most 10% of the first run'
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ def main() -> None:
         started = []
         api_url = args.api_url
         if not api_url:
-            port = _free_port()
+            port = stack.free_port()
             home = configure_local_environment(local_stack=True)  # as `tweetbots serve`
             os.environ.update(stack.client_settings(home, port))  # before Prefect's import
             api_url = os.environ["PREFECT_API_URL"]
@@ -115,12 +114,6 @@ def _print_table(rows) -> None:
     for label, seconds, bodies in rows:
         print(f"{label:<16} {seconds:>8.1f} {seconds / first_seconds:>6.1%} {bodies:>13}")
     print("(share: of the first run's wall time; stage bodies: task runs not Cached)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ code that sets up a user's stack is the code the tests run.
 import logging
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -68,6 +69,13 @@ def login(root: Path) -> str:
             out.write(f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n")
         staged.replace(path)  # whole or not at all: never an empty login
     return path.read_text().strip()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now: for a private server of a bench or test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start_server(port: int, root: Path, log_file: Path) -> subprocess.Popen:

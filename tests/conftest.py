@@ -5,7 +5,6 @@ imports it. The server itself starts only when a test asks for `prefect_server`.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,19 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flows.stack import free_port  # imports no Prefect: its settings are not read yet
+
 # Shared fixtures (tests/fakes/): the fake Mastodon and Bluesky servers, the fake Hub, and
 # the tiny models.
 pytest_plugins = ["tests.fakes.network", "tests.fakes.hub", "tests.fakes.models"]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-_PORT = _free_port()
+_PORT = free_port()
 os.environ.update(
     {
         "PREFECT_HOME": str(_SESSION_DIR / "prefect"),

@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.stack import login_file
+from flows.stack import free_port, login_file
 from tests.fakes.serve import (
     api_client,
-    free_port,
     start_serve,
     wait_for_no_process,
     wait_for_ui_line,

@@ -9,9 +9,9 @@ import sys
 import httpx
 import pytest
 
+from flows.stack import free_port
 from tests.fakes.serve import (
     api_client,
-    free_port,
     start_serve,
     wait_for_no_process,
     wait_for_process,
