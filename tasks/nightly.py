@@ -13,10 +13,10 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
-from prefect.runtime import deployment
+from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_UI_URL
 
-from tasks.runtime import artifact_key
+from tasks.runtime import NETWORK_RETRIES, artifact_key
 from tweetbots.allowed import allowed_roots, check_allowed
 from tweetbots.config import BotSpec
 from tweetbots.plan import BotPlan, plan_bot
@@ -54,8 +54,11 @@ def _plan_or_failure(bot: BotSpec, roots: list[Path] | None) -> BotPlan | str:
         return " ".join(f"{type(error).__name__}: {error}".split())
 
 
-# No retries: the child run retries its own stages, and a rerun of it reuses them.
-@task(name="run-bot", task_run_name="run-{bot.name}", cache_policy=NO_CACHE, retries=0)
+# Retried on the API's trouble only (a busy SQLite server answers 503 for a minute):
+# the retry finds the run it started, by its idempotency key, and waits on it again; a
+# rerun of the nightly (a new run count) starts new ones. A failed child is its row, not a
+# retry: the child retries its own stages, and a rerun of it reuses them.
+@task(name="run-bot", task_run_name="run-{bot.name}", cache_policy=NO_CACHE, **NETWORK_RETRIES)
 def run_bot(bot: BotSpec, plan: BotPlan, deployment: str) -> dict[str, str]:
     """Run a bot with work as its own train-bot flow run, and wait for it."""
     child = run_deployment(
@@ -63,6 +66,7 @@ def run_bot(bot: BotSpec, plan: BotPlan, deployment: str) -> dict[str, str]:
         # What was sensed: the run does not fetch the same posts again.
         parameters={"bot": bot.model_dump(mode="json"), "source_states": plan.source_states},
         flow_run_name=f"train-{bot.name}",
+        idempotency_key=f"nightly/{flow_run.id}/{flow_run.run_count}/{bot.name}",
         timeout=None,
     )
     return {
@@ -80,7 +84,8 @@ def row_without_run(bot: BotSpec, plan: BotPlan | str) -> dict[str, str]:
     return {"bot": bot.name, "state": UP_TO_DATE, "detail": _up_to_date(plan)}
 
 
-@task(name="report-nightly", cache_policy=NO_CACHE, retries=0)
+# Retried on the API's trouble only, never on its verdict (NightlyFailure).
+@task(name="report-nightly", cache_policy=NO_CACHE, **NETWORK_RETRIES)
 def report_nightly(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """One table of every bot; fail the nightly run if any bot's check or run failed."""
     table = "\n".join(
