@@ -28,6 +28,8 @@ os.environ.update(
         "PREFECT_HOME": str(_SESSION_DIR / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{_PORT}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # Its 503s ("database is locked") in its log, for the report of a failed test.
+        "PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         # As flows/environment.py sets it for the CLI and prefect.yaml for the worker.
@@ -93,6 +95,19 @@ def prefect_server():
     server.terminate()
     server.wait(timeout=30)
     log.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the server shows the server's last errors in its report: CI's
+    output is all a later reader has, and the session dir is gone by then."""
+    report = yield
+    if report.failed and "prefect_server" in item.fixturenames:
+        server_log = _SESSION_DIR / "prefect-server.log"
+        lines = server_log.read_text(errors="replace").splitlines() if server_log.exists() else []
+        errors = [line for line in lines if "| ERROR" in line or "Error:" in line]
+        report.sections.append(("Prefect server errors (last 20)", "\n".join(errors[-20:])))
+    return report
 
 
 @pytest.fixture
