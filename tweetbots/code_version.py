@@ -15,11 +15,16 @@ calls (prefect.md, upstream #23062); this is the Dagster `code_version` idea, co
 import ast
 import hashlib
 import importlib.util
+import threading
 from functools import cache
 from pathlib import Path
 
 _LOGGERS = {"log", "logger", "logging"}
 _LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
+# One parse at a time: CPython 3.11's ast.parse keeps its depth count per interpreter, and
+# two threads parsing at once (the nightly senses its bots in a pool) can fail one with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+_PARSING = threading.Lock()
 
 
 def code_version(*modules: str) -> str:
@@ -36,7 +41,9 @@ def module_version(name: str) -> str:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ValueError(f"module {name!r} has no source to version: check the stage's CODE")
-    tree = _WithoutWords().visit(ast.parse(Path(spec.origin).read_text(encoding="utf-8")))
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    with _PARSING:
+        tree = _WithoutWords().visit(ast.parse(source))
     # Unparsed, not dumped: the dump's fields change between Python versions, the code's
     # text does not, and a Python upgrade on a worker must not retrain every bot.
     return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]

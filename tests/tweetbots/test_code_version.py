@@ -1,6 +1,9 @@
 """A stage's code version follows what the code does, not how it is worded."""
 
+import gc
 import importlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -76,3 +79,35 @@ def test_a_module_that_does_not_exist_is_a_one_line_error():
     with pytest.raises(ValueError, match="'tweetbots.nothing_here'") as error:
         module_version("tweetbots.nothing_here")
     assert "\n" not in str(error.value)
+
+
+def test_versions_taken_in_many_threads_at_once_are_the_versions_taken_alone():
+    """The nightly senses its bots in a pool: its threads version the stages' modules at once.
+
+    A collection that lets another thread run, inside a parse, interleaves the parses as a
+    busy process does; unguarded, about one parse in a hundred then fails (CPython 3.11).
+    """
+    names = [
+        "tweetbots.clean",
+        "tweetbots.card",
+        "tweetbots.stages.publish",
+        "tweetbots.code_version",
+    ]
+    alone = {name: module_version(name) for name in names}
+    threshold = gc.get_threshold()
+
+    def let_another_thread_run(_phase, _info):
+        time.sleep(0)
+
+    gc.callbacks.append(let_another_thread_run)
+    gc.set_threshold(50)
+    try:
+        for _ in range(25):
+            module_version.cache_clear()
+            with ThreadPoolExecutor(8) as pool:
+                together = list(pool.map(module_version, names * 4))
+            assert together == [alone[name] for name in names * 4]
+    finally:
+        gc.callbacks.remove(let_another_thread_run)
+        gc.set_threshold(*threshold)
+        module_version.cache_clear()
