@@ -24,7 +24,8 @@ class BusyApi:
     """
 
     def __init__(self, upstream: str):
-        self.upstream = upstream.rstrip("/")
+        upstream_url = httpx.URL(upstream)
+        self._origin = f"{upstream_url.scheme}://{upstream_url.host}:{upstream_url.port}"
         self.busy: Callable[[str, str], bool] = lambda method, path: False
         self.refused: list[str] = []
         self.created_runs: list[str] = []
@@ -32,7 +33,7 @@ class BusyApi:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
         port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{port}{httpx.URL(self.upstream).path}"
+        self.url = f"http://127.0.0.1:{port}{upstream_url.path.rstrip('/')}"
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -43,9 +44,8 @@ class BusyApi:
             if self.busy(method, path):
                 self.refused.append(f"{method} {path}")
                 return None
-        origin = httpx.URL(self.upstream)
-        url = f"{origin.scheme}://{origin.host}:{origin.port}{path}"
         sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+        url = self._origin + path
         response = httpx.request(method, url, headers=sent, content=body, timeout=60)
         if method == "POST" and re.search(r"/deployments/[^/]+/create_flow_run$", path):
             with self._lock:
