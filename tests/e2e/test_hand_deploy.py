@@ -17,6 +17,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
+    DeploymentFilterId,
     DeploymentFilterName,
     FlowRunFilter,
     FlowRunFilterId,
@@ -102,11 +103,13 @@ def test_quick_run_of_the_hand_deployed_train_bot_completes(checkout):
 def test_the_server_refuses_a_bad_parameter_before_any_run(checkout, change):
     deployment = _train_bot_deployment()
     bot = {**deployment.parameters["bot"], **change}
+    # Its own runs only: other deployments' schedules may add runs meanwhile.
+    its_runs = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
     with get_client(sync_client=True) as client:
-        before = len(client.read_flow_runs())
+        before = len(client.read_flow_runs(deployment_filter=its_runs))
         with pytest.raises(PrefectHTTPStatusError) as refused:
             client.create_flow_run_from_deployment(deployment.id, parameters={"bot": bot})
-        assert len(client.read_flow_runs()) == before
+        assert len(client.read_flow_runs(deployment_filter=its_runs)) == before
     assert refused.value.response.status_code in (409, 422), refused.value.response.text
     assert "does not match" in refused.value.response.text  # the pattern
 

@@ -113,7 +113,10 @@ def test_a_web_page_of_another_origin_cannot_drive_the_served_api(tmp_path):
         stolen = httpx.post(create, json={}, headers=evil, auth=api.auth)
         assert stolen.status_code == 403, stolen.text
 
-        assert api.post("/flow_runs/filter", json={}).json() == []  # nothing was started
+        # Nothing was started: the only runs are those the nightly's own schedule made
+        # (the server's scheduler may have filled in the coming nights meanwhile).
+        runs = api.post("/flow_runs/filter", json={}).json()
+        assert [run["name"] for run in runs if not run["auto_scheduled"]] == []
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(timeout=120)
