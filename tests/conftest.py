@@ -20,6 +20,7 @@ from flows.stack import free_port  # imports no Prefect: its settings are not re
 # the tiny models.
 pytest_plugins = ["tests.fakes.network", "tests.fakes.hub", "tests.fakes.models"]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="tweetbots-tests-"))
+_SERVER_LOG = _SESSION_DIR / "prefect-server.log"
 
 
 _PORT = free_port()
@@ -61,7 +62,7 @@ def prefect_server():
 
     With its services: task runs reach the database through the event pipeline.
     """
-    log = open(_SESSION_DIR / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
+    log = open(_SERVER_LOG, "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [
             sys.executable,
@@ -82,7 +83,7 @@ def prefect_server():
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError((_SESSION_DIR / "prefect-server.log").read_text()[-3000:])
+            raise RuntimeError(_SERVER_LOG.read_text()[-3000:])
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 break
@@ -103,8 +104,7 @@ def pytest_runtest_makereport(item, call):
     output is all a later reader has, and the session dir is gone by then."""
     report = yield
     if report.failed and "prefect_server" in item.fixturenames:
-        server_log = _SESSION_DIR / "prefect-server.log"
-        lines = server_log.read_text(errors="replace").splitlines() if server_log.exists() else []
+        lines = _SERVER_LOG.read_text(errors="replace").splitlines() if _SERVER_LOG.exists() else []
         errors = [line for line in lines if "| ERROR" in line or "Error:" in line]
         report.sections.append(("Prefect server errors (last 20)", "\n".join(errors[-20:])))
     return report

@@ -9,9 +9,11 @@ happen on cue.
 import re
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.fakes.loopback import LoopbackServer
 
 # Not forwarded: they describe one hop, or a body httpx has already decoded.
 _HOP_HEADERS = {"connection", "content-length", "content-encoding", "transfer-encoding", "host"}
@@ -30,14 +32,11 @@ class BusyApi:
         self.refused: list[str] = []
         self.created_runs: list[str] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
-        port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{port}{upstream_url.path.rstrip('/')}"
+        self._server = LoopbackServer(self._handler()).start()
+        self.url = self._server.url + upstream_url.path.rstrip("/")
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
     def _answer(self, method: str, path: str, headers: dict, body: bytes) -> httpx.Response | None:
         with self._lock:

@@ -28,11 +28,13 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+
+from tests.fakes.loopback import LoopbackServer
 
 _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _ROUTES = [
@@ -98,25 +100,15 @@ class FakeHub:
         self.unexpected: list[tuple[str, str]] = []
         self._failures: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        # A short poll interval: shutdown() waits up to one interval, at every teardown.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._server = LoopbackServer(_handler_for(self))
+        self.url = self._server.url
 
     def __enter__(self) -> "FakeHub":
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def fail(self, endpoint: str, status: int) -> None:
         """Answer the next request to `endpoint` (a route name above) with `status`."""

@@ -6,13 +6,13 @@ the source readers' tests, the tasks' and the CLI's all run against these server
 """
 
 import socket
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.social import FakeBluesky, FakeMastodon, FakeServer
 from tweetbots.sources import client
 
@@ -73,13 +73,11 @@ class FailingServer:
             def log_message(self, *args):
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._server = LoopbackServer(Handler).start()
+        self.url = self._server.url
 
     def stop(self):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
 
 @pytest.fixture

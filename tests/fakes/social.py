@@ -16,15 +16,16 @@ the test: repeated, cycling, going the wrong way, or always new).
 import base64
 import json
 import re
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 
 class Request(NamedTuple):
@@ -52,26 +53,15 @@ class FakeServer:
         self.routes: list[tuple[re.Pattern, Handler]] = []
         self.queued: dict[str, deque[Reply]] = defaultdict(deque)
         self.requests: list[Request] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        # A short poll interval: shutdown() waits for one, and every test stops a server.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        self._server = LoopbackServer(self._handler_class())
+        self.url, self.port = self._server.url, self._server.port
 
     def start(self) -> "FakeServer":
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
+        self._server.stop()
 
     def route(self, pattern: str, handler: Handler) -> None:
         self.routes.append((re.compile(f"^{pattern}$"), handler))
